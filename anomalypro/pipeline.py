@@ -10,18 +10,10 @@ import numpy as np
 from .core import tf, DataError
 
 # %% auto #0
-__all__ = ['to_float', 'to_uint8', 'check_images', 'pair_items', 'pair_dataset', 'batches']
+__all__ = ['check_images', 'pair_items', 'pair_dataset', 'batches']
 
 # %% ../nbs/01d_pipeline.ipynb #7d818994
-def to_float(images):
-    "uint8 images -> float32 in [-1, 1]; float input is returned as float32 unchanged"
-    a = np.asarray(images)
-    if a.dtype == np.uint8: return a.astype(np.float32) / 127.5 - 1.
-    return a.astype(np.float32, copy=False)
-
-def to_uint8(images):
-    "float images in [-1, 1] -> uint8 (the inverse of `to_float`, rounded)"
-    return np.clip(np.rint((np.asarray(images, np.float32) + 1.) * 127.5), 0, 255).astype(np.uint8)
+from .io import to_float, to_uint8
 
 def check_images(a, name:str='images'):
     "Validate an image array: N x H x W x C, square, uint8 or finite float in [-1, 1]"

@@ -287,7 +287,7 @@ def fit_run(gan:HealthyGAN, a, # mixed set A (N x S x S x C, uint8 or float in [
             iterations:int=None, # stop after this iteration (default: cfg.iterations); a multiple of log_every
             progress:bool=True, # show a progress bar
             tensorboard:bool=True, # write TensorBoard logs
-            callbacks=()): # extra Keras callbacks
+            callbacks=()): # extra Keras callbacks, run before the checkpoint and the loggers (they may add to the logs)
     "Train `gan` on A and B into `run_dir`; returns the Keras History of this call (None when already done)"
     c, run_dir = gan.cfg, Path(run_dir)
     stop = c.iterations if iterations is None else iterations
@@ -306,10 +306,10 @@ def fit_run(gan:HealthyGAN, a, # mixed set A (N x S x S x C, uint8 or float in [
     ds = pair_dataset(a, b, c.batch_size, c.seed, start_step=start)
     n = min(len(a), len(b), 8)
     sample = np.concatenate([np.asarray(a[:(n + 1) // 2]), np.asarray(b[:n // 2])])
-    cbs = [RunLogger(), Checkpointer(ckpt), SamplePanels(run_dir/'samples', sample),
+    cbs = [RunLogger(), *callbacks, Checkpointer(ckpt), SamplePanels(run_dir/'samples', sample),
            keras.callbacks.CSVLogger(str(run_dir/'log.csv'), append=start > 0)]
     if tensorboard: cbs.append(keras.callbacks.TensorBoard(str(run_dir/'tensorboard'), write_graph=False, profile_batch=0))
-    cbs += [ProgressBar(start, stop, disable=not progress), *callbacks]
+    cbs.append(ProgressBar(start, stop, disable=not progress))
     hist = gan.fit(ds, epochs=stop // c.log_every, steps_per_epoch=c.log_every, initial_epoch=start // c.log_every,
                    callbacks=cbs, verbose=0, shuffle=False)
     gan.generator.save(run_dir/'generator.keras')

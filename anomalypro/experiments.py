@@ -38,7 +38,8 @@ EXPERIMENTS = {
 def default_data_root():
     "`$ANOMALYPRO_DATA`, else `../shared/data` beside the repository, else `data/`"
     if os.environ.get('ANOMALYPRO_DATA'): return Path(os.environ['ANOMALYPRO_DATA'])
-    shared = Path(__file__).resolve().parents[1].parent/'shared'/'data' if '__file__' in globals() else Path('../shared/data')
+    import anomalypro
+    shared = Path(anomalypro.__file__).resolve().parents[2]/'shared'/'data'
     return shared if shared.is_dir() else Path('data')
 
 def experiment_data_dir(experiment:str, data_root=None):
@@ -251,7 +252,10 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
                                           seed=cfg.seed, n_boot=n_boot)
         pt.to_csv(run_dir/'patient_scores.csv', index=False)
     if data.name == 'chestxray14':
-        ev.per_finding_auc(ft, st, n_boot=min(n_boot, 200), seed=cfg.seed).to_csv(run_dir/'per_finding_auc.csv', index=False)
+        names = [f for f in ev.CXR14_FINDINGS if f in ft.columns]
+        labels = ft[names].apply(lambda r: '|'.join(f for f in names if r[f] == 1) or 'No Finding', axis=1)
+        ev.per_finding_auc(ft.assign(**{'Finding Labels': labels}), st, findings=names, n_boot=min(n_boot, 200),
+                           seed=cfg.seed).to_csv(run_dir/'per_finding_auc.csv', index=False)
     out, mask, _ = gan.translate(xt)
     if mt is not None and mt.any():
         maps = _anomaly_maps(xt, out)

@@ -262,7 +262,8 @@ class ProgressBar(keras.callbacks.Callback):
         super().__init__(); self.start, self.total, self.disable = start, total, disable
     def on_train_begin(self, logs=None):
         from tqdm.auto import tqdm
-        self.bar = tqdm(total=self.total, initial=self.start, desc='HealthyGAN', unit='it', disable=self.disable, dynamic_ncols=True)
+        self.bar = tqdm(total=self.total, initial=self.start, desc='HealthyGAN', unit='it', disable=self.disable,
+                        dynamic_ncols=True, mininterval=2.0)
     def on_train_batch_end(self, batch, logs=None): self.bar.update(1)
     def on_epoch_end(self, epoch, logs=None):
         self.bar.set_postfix({k: f'{logs[k]:.3g}' for k in ('d_loss', 'g_loss', 'g_rec', 'mask_mean') if k in logs}, refresh=False)

@@ -5,6 +5,8 @@
     python bench/bench.py --configs cpu@64     # just one
     python bench/bench.py --json out.json      # also write the records
 
+Pipeline images/s: pairs per second the tf.data stream delivers from a uint8 store (the trainer's input). Decode
+images/s: 224x224 JPEGs decoded, cropped and resized into a store (done once per data set, then cached).
 Each configuration runs in its own process so that its peak memory (max RSS) is its own. A record (JSON) is
 printed per configuration, then a table. Training images/s counts pairs (x_A, x_B) per second: one iteration is
 one critic update on `batch_size` pairs (plus a generator update every `n_critic` iterations), averaged over whole
@@ -30,6 +32,18 @@ def run_one(spec, steps, infer_n):
     n_pipe = 200; t = time.perf_counter()
     for _ in range(n_pipe): next(it)
     pipe = n_pipe * cfg.batch_size / (time.perf_counter() - t)
+    # decoding + preprocessing real-format files into a uint8 store (once per data set; then cached)
+    import tempfile
+    from PIL import Image
+    from anomalypro.io import build_store, preprocess_cxr
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = []
+        for i in range(200):
+            img = (rng.random((224, 224)) * 60 + np.linspace(60, 190, 224)[None]).astype(np.uint8)
+            paths.append(f'{tmp}/{i}.jpeg'); Image.fromarray(img).convert('RGB').save(paths[-1], quality=90)
+        t = time.perf_counter()
+        build_store(paths, lambda im: preprocess_cxr(im, cfg.image_size, channels=cfg.channels), channels=cfg.channels, progress=False)
+        decode = len(paths) / (time.perf_counter() - t)
     # training through Keras fit, as a run does
     gan = HealthyGAN.create(cfg)
     ds = pair_dataset(a, b, cfg.batch_size, seed=0)
@@ -49,6 +63,7 @@ def run_one(spec, steps, infer_n):
                 train_steps=steps, train_s_per_iter=round(train_s / steps, 4),
                 train_iters_per_s=round(steps / train_s, 3), train_images_per_s=round(steps * cfg.batch_size / train_s, 1),
                 inference_images_per_s=round(infer, 1), pipeline_images_per_s=round(pipe, 1),
+                decode_images_per_s=round(decode, 1),
                 peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
                 train_step_traces=gan.train_step_traces)
 
@@ -78,7 +93,8 @@ def main():
         recs.append(rec); print(json.dumps(rec), flush=True)
     m = machine()
     print(f"\nmachine: {json.dumps(m)}")
-    cols = ['config', 'train_s_per_iter', 'train_images_per_s', 'inference_images_per_s', 'pipeline_images_per_s', 'peak_rss_mb']
+    cols = ['config', 'train_s_per_iter', 'train_images_per_s', 'inference_images_per_s', 'pipeline_images_per_s',
+            'decode_images_per_s', 'peak_rss_mb']
     print(' | '.join(cols)); print(' | '.join('---' for _ in cols))
     for r in recs: print(' | '.join(str(r[c]) for c in cols))
     if args.json:

@@ -6,7 +6,7 @@ Docs: https://anomalypro.github.io/anomalypro/trainer.html.md"""
 
 # %% ../nbs/04_trainer.ipynb #71b6f49a
 from __future__ import annotations
-import os, io, json, csv, hashlib, time, warnings
+import os, sys, io, json, csv, hashlib, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
 from .core import Config, preset, seed_everything, learning_rate, make_run_dir, tf, keras, AnomalyProError
@@ -17,9 +17,10 @@ from .pipeline import pair_dataset, to_float, check_images
 from keras import ops
 
 # %% auto #0
-__all__ = ['LOSS_NAMES', 'CKPT_FORMAT', 'HealthyGAN', 'translate', 'score', 'save_checkpoint', 'list_checkpoints',
-           'load_checkpoint', 'restore_latest', 'prune_checkpoints', 'NonFiniteLossError', 'RunLogger', 'Checkpointer',
-           'SamplePanels', 'ProgressBar', 'fit_run', 'load_gan', 'load_generator']
+__all__ = ['LOSS_NAMES', 'CKPT_FORMAT', 'HealthyGAN', 'translate', 'score', 'NonFiniteLossError', 'save_checkpoint',
+           'list_checkpoints', 'clean_checkpoints', 'load_checkpoint', 'restore_latest', 'prune_checkpoints',
+           'RunLogger', 'Checkpointer', 'SamplePanels', 'ProgressBar', 'checkpoint_nbytes', 'check_writable',
+           'check_disk_space', 'save_model_atomic', 'fit_run', 'load_gan', 'load_generator']
 
 # %% ../nbs/04_trainer.ipynb #711c461d
 LOSS_NAMES = ('d_loss', 'd_adv', 'd_gp', 'g_loss', 'g_adv', 'g_id', 'g_rec', 'g_mask', 'mask_mean')
@@ -158,6 +159,9 @@ HealthyGAN.translate, HealthyGAN.score = translate, score
 # %% ../nbs/04_trainer.ipynb #2016c8c5
 CKPT_FORMAT = 1
 
+class NonFiniteLossError(AnomalyProError, FloatingPointError):
+    "A loss, or the training state, became NaN or infinite during training"
+
 def _state_groups(gan):
     return {'generator': gan.generator.weights, 'critic': gan.critic.weights,
             'g_optimizer': gan.g_optimizer.variables, 'd_optimizer': gan.d_optimizer.variables,
@@ -169,32 +173,65 @@ def _sha256(path):
         for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
     return h.hexdigest()
 
+def _write_synced(path, write):
+    "Create `path`, fill it with `write(file)`, and flush it to disk"
+    with open(path, 'wb') as f:
+        write(f); f.flush(); os.fsync(f.fileno())
+
+def _fsync_dir(folder):
+    "Make the renames in `folder` durable (skipped where a folder cannot be opened)"
+    try: fd = os.open(folder, os.O_RDONLY)
+    except OSError: return
+    try: os.fsync(fd)
+    except OSError: pass
+    finally: os.close(fd)
+
 def save_checkpoint(gan, folder):
     "Write the full training state atomically to `folder/ckpt-<iteration>.npz` (+ `.json` with its checksum)"
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     step = int(gan.iteration.numpy())
     arrays = {f'{g}/{i:04d}': np.asarray(v.numpy() if hasattr(v, 'numpy') else v) for g, vs in _state_groups(gan).items() for i, v in enumerate(vs)}
-    path, tmp = folder/f'ckpt-{step:09d}.npz', folder/f'.ckpt-{step:09d}.npz.tmp'
-    with open(tmp, 'wb') as f:
-        np.savez(f, **arrays); f.flush(); os.fsync(f.fileno())
-    meta = dict(format=CKPT_FORMAT, iteration=step, sha256=_sha256(tmp), config=gan.cfg.to_dict(), n_arrays=len(arrays))
-    mtmp = folder/f'.ckpt-{step:09d}.json.tmp'
-    mtmp.write_text(json.dumps(meta, indent=1))
-    os.replace(tmp, path); os.replace(mtmp, path.with_suffix('.json'))
+    path = folder/f'ckpt-{step:09d}.npz'
+    bad = [k for k, a in arrays.items() if a.dtype.kind == 'f' and not np.isfinite(a).all()]
+    if bad: raise NonFiniteLossError(f"refusing to write {path}: the training state at iteration {step} holds NaN or infinite "
+                                     f"values ({', '.join(bad[:3])}{', ...' if len(bad) > 3 else ''}); the earlier checkpoints are untouched")
+    tmp, mtmp = folder/f'.{path.name}.tmp', folder/f'.{path.stem}.json.tmp'
+    try:
+        _write_synced(tmp, lambda f: np.savez(f, **arrays))
+        meta = dict(format=CKPT_FORMAT, iteration=step, sha256=_sha256(tmp), config=gan.cfg.to_dict(), n_arrays=len(arrays))
+        _write_synced(mtmp, lambda f: f.write(json.dumps(meta, indent=1).encode()))
+        os.replace(mtmp, path.with_suffix('.json'))
+        os.replace(tmp, path)   # the commit: from here on the checkpoint is complete
+    except BaseException as e:
+        for p in (tmp, mtmp): p.unlink(missing_ok=True)
+        if isinstance(e, OSError):
+            raise AnomalyProError(f"could not write checkpoint {path} ({e}); the earlier checkpoints are untouched") from e
+        raise
+    _fsync_dir(folder)
     return path
 
 def list_checkpoints(folder):
-    "Checkpoint files in `folder`, oldest first"
+    "Complete checkpoint files in `folder`, oldest first (temporary files of an interrupted write are not listed)"
     return sorted(Path(folder).glob('ckpt-*.npz')) if Path(folder).exists() else []
+
+def clean_checkpoints(folder):
+    "Remove what an interrupted write left in `folder` (temporary files, sidecars without a checkpoint); returns their names"
+    folder = Path(folder)
+    if not folder.exists(): return []
+    junk = [*folder.glob('.ckpt-*.tmp'), *(p for p in folder.glob('ckpt-*.json') if not p.with_suffix('.npz').exists())]
+    for p in junk: p.unlink(missing_ok=True)
+    return sorted(p.name for p in junk)
 
 def load_checkpoint(gan, path):
     "Restore the full training state from `path`; raises `AnomalyProError` if it is corrupt or does not fit the model"
     path = Path(path); meta_path = path.with_suffix('.json')
     try: meta = json.loads(meta_path.read_text())
-    except (OSError, ValueError) as e: raise AnomalyProError(f"checkpoint {path}: unreadable metadata {meta_path.name} ({e})") from None
+    except (OSError, ValueError) as e: raise AnomalyProError(f"checkpoint {path}: missing or unreadable checksum sidecar {meta_path.name} ({e})") from None
     if meta.get('format') != CKPT_FORMAT: raise AnomalyProError(f"checkpoint {path}: format {meta.get('format')} is not {CKPT_FORMAT}")
     if _sha256(path) != meta.get('sha256'): raise AnomalyProError(f"checkpoint {path}: checksum mismatch (truncated or corrupt file)")
-    with np.load(path) as z: arrays = {k: z[k] for k in z.files}
+    try:
+        with np.load(path) as z: arrays = {k: z[k] for k in z.files}
+    except Exception as e: raise AnomalyProError(f"checkpoint {path}: unreadable ({e})") from None
     groups = _state_groups(gan)
     if len(arrays) != sum(len(v) for v in groups.values()):
         raise AnomalyProError(f"checkpoint {path}: {len(arrays)} arrays, the model has {sum(len(v) for v in groups.values())} variables (another configuration?)")
@@ -207,32 +244,45 @@ def load_checkpoint(gan, path):
         for i, v in enumerate(vs): v.assign(arrays[f'{g}/{i:04d}'])
     return int(meta['iteration'])
 
+def _restore(gan, folder):
+    "Restore the newest loadable checkpoint: (its iteration or 0, the newer checkpoints that failed to load)"
+    paths, errors = list_checkpoints(folder), []
+    for path in reversed(paths):
+        try: step = load_checkpoint(gan, path)
+        except AnomalyProError as e:
+            errors.append(str(e)); warnings.warn(f"{e}; falling back to the previous checkpoint")
+            continue
+        return step, paths[len(paths) - len(errors):]
+    if paths: raise AnomalyProError(f"none of the {len(paths)} checkpoints in {folder} can be loaded, so training cannot resume "
+                                    f"(and starting over would prune them): {'; '.join(errors)}")
+    return 0, []
+
 def restore_latest(gan, folder):
     "Restore the newest loadable checkpoint in `folder`; returns its iteration, or 0 when there is none"
-    for path in reversed(list_checkpoints(folder)):
-        try: return load_checkpoint(gan, path)
-        except AnomalyProError as e: warnings.warn(f"{e}; falling back to the previous checkpoint")
-    return 0
+    return _restore(gan, folder)[0]
 
 def prune_checkpoints(folder, keep:int):
     "Delete all but the newest `keep` checkpoints"
     for p in list_checkpoints(folder)[:-keep]:
         p.unlink(missing_ok=True); p.with_suffix('.json').unlink(missing_ok=True)
 
-# %% ../nbs/04_trainer.ipynb #9418408e
-class NonFiniteLossError(AnomalyProError, FloatingPointError):
-    "A loss became NaN or infinite during training"
-
+# %% ../nbs/04_trainer.ipynb #f3f36a82
 class RunLogger(keras.callbacks.Callback):
-    "Add `step` and learning rates to the epoch logs; stop on a non-finite loss"
+    "Stop at the first non-finite loss, naming the iteration and the terms; add `step` and learning rates to the logs"
+    def __init__(self, checkpoints=None): super().__init__(); self.checkpoints = checkpoints
+    def _check(self, logs, where):
+        bad = [k for k in LOSS_NAMES if k in logs and not np.isfinite(logs[k])]
+        if not bad: return
+        self.model.stop_training = True
+        done = list_checkpoints(self.checkpoints) if self.checkpoints else []
+        raise NonFiniteLossError(f"non-finite {', '.join(bad)} {where()}; training stopped there, "
+                                 f"{'the newest checkpoint ' + done[-1].name if done else 'no checkpoint'} is untouched")
+    def on_train_batch_end(self, batch, logs=None):
+        self._check(logs or {}, lambda: f"at iteration {int(self.model.iteration.numpy())}")
     def on_epoch_end(self, epoch, logs=None):
         gan = self.model
         step = int(gan.iteration.numpy())
-        bad = [k for k in LOSS_NAMES if k in logs and not np.isfinite(logs[k])]
-        if bad:
-            gan.stop_training = True
-            raise NonFiniteLossError(f"non-finite {', '.join(bad)} in the {gan.cfg.log_every} iterations up to iteration {step}; "
-                                     "training stopped, the last checkpoint is untouched")
+        self._check(logs, lambda: f"in the {gan.cfg.log_every} iterations up to iteration {step}")
         logs['step'] = step
         logs['lr_g'] = learning_rate(gan.cfg.g_lr, step - 1, gan.cfg)
         logs['lr_d'] = learning_rate(gan.cfg.d_lr, step - 1, gan.cfg)
@@ -269,17 +319,92 @@ class ProgressBar(keras.callbacks.Callback):
         self.bar.set_postfix({k: f'{logs[k]:.3g}' for k in ('d_loss', 'g_loss', 'g_rec', 'mask_mean') if k in logs}, refresh=False)
     def on_train_end(self, logs=None): self.bar.close()
 
-# %% ../nbs/04_trainer.ipynb #3fde1646
+# %% ../nbs/04_trainer.ipynb #022b71c2
+def _mb(n): return f'{n / 2**20:,.1f} MB'
+
+def checkpoint_nbytes(gan) -> int:
+    "Estimated size of one checkpoint of `gan` on disk, in bytes (the training state's variables plus headers)"
+    return sum(int(np.prod(v.shape)) * np.dtype(keras.backend.standardize_dtype(v.dtype)).itemsize + 256
+               for vs in _state_groups(gan).values() for v in vs)
+
+def check_writable(folder):
+    "Create `folder` if needed and check that files can be written there; raises `AnomalyProError` naming it"
+    folder = Path(folder)
+    try: folder.mkdir(parents=True, exist_ok=True)
+    except OSError as e: raise AnomalyProError(f"cannot create the output folder {folder}: {e.strerror or e}") from None
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise AnomalyProError(f"the output folder {folder} is not writable (check its permissions, or choose another folder)")
+    try:
+        with tempfile.NamedTemporaryFile(dir=folder, prefix='.write-test-'): pass
+    except OSError as e: raise AnomalyProError(f"cannot write into the output folder {folder}: {e.strerror or e}") from None
+    return folder
+
+def check_disk_space(gan, folder, # the checkpoint folder
+                     margin:int=None): # bytes kept free beyond the checkpoints (default: the generator's size + 32 MB)
+    "Check that `folder`'s disk has room for the checkpoints still to be written; returns the bytes needed"
+    c, size = gan.cfg, checkpoint_nbytes(gan)
+    if margin is None: margin = sum(int(np.prod(v.shape)) * 4 for v in gan.generator.weights) + 32 * 2**20
+    n = max(1, c.keep_checkpoints + 1 - len(list_checkpoints(folder)))
+    need, free = n * size + margin, shutil.disk_usage(folder).free
+    if free < need:
+        raise AnomalyProError(f"not enough disk space for checkpoints in {folder}: {_mb(free)} free, about {_mb(need)} needed "
+                              f"({n} checkpoint(s) of {_mb(size)} each, since keep_checkpoints={c.keep_checkpoints} plus the "
+                              f"one being written, and a margin of {_mb(margin)}); free some space or choose another folder")
+    return need
+
+class _RunLock:
+    "An exclusive lock on a run folder, so that two processes never train into it at once (released when the process dies)"
+    def __init__(self, folder): self.path, self.f = Path(folder)/'.lock', None
+    def __enter__(self):
+        try: import fcntl
+        except ImportError: return self   # no fcntl (Windows): no lock
+        self.f = open(self.path, 'a')
+        try: fcntl.flock(self.f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            self.f.close(); self.f = None
+            raise AnomalyProError(f"{self.path.parent} is in use by another training process (it holds {self.path}); "
+                                  "wait for it to finish or choose another run folder") from None
+        return self
+    def __exit__(self, *exc):
+        if self.f is not None: self.f.close(); self.f = None
+
+# %% ../nbs/04_trainer.ipynb #9b8edb11
 def _truncate_log(path, step):
+    "Keep the header and the complete rows of `path` up to iteration `step` (replaced atomically)"
     path = Path(path)
     if not path.exists(): return
-    rows = list(csv.reader(path.open(newline='')))
+    with path.open(newline='') as f: rows = list(csv.reader(f))
     if not rows or 'step' not in rows[0]: return
-    i = rows[0].index('step')
-    keep = [rows[0]] + [r for r in rows[1:] if r and float(r[i]) <= step]
-    tmp = path.with_suffix('.tmp'); 
-    with tmp.open('w', newline='') as f: csv.writer(f).writerows(keep)
+    i, n = rows[0].index('step'), len(rows[0])
+    def keep(r):
+        try: return len(r) == n and float(r[i]) <= step
+        except ValueError: return False   # a row cut short by a crash
+    tmp = path.with_name(f'.{path.name}.tmp')
+    with tmp.open('w', newline='') as f: csv.writer(f).writerows([rows[0]] + [r for r in rows[1:] if keep(r)])
     os.replace(tmp, path)
+
+def _write_text_atomic(path, text):
+    tmp = Path(path).with_name(f'.{Path(path).name}.tmp')
+    tmp.write_text(text); os.replace(tmp, path)
+
+def save_model_atomic(model, path):
+    "Save a Keras model to `path` (`.keras`) through a temporary file, so that a crash never leaves half a file"
+    path = Path(path); tmp = path.with_name(f'.{path.stem}.tmp.keras')
+    try: model.save(tmp); os.replace(tmp, path)
+    finally: tmp.unlink(missing_ok=True)
+
+def _clean_run_dir(run_dir):
+    "Remove the temporary files an interrupted `fit_run` may leave in `run_dir` (logs, configuration, generator, write tests)"
+    junk = [p for d in (run_dir, run_dir/'checkpoints') for pat in ('.*.tmp', '.*.tmp.keras', '.write-test-*') for p in d.glob(pat)]
+    for p in junk: p.unlink(missing_ok=True)
+    return sorted(p.name for p in junk)
+
+def _end_callbacks(cbs):
+    "Close the files of the loggers after training stopped with an error"
+    for cb in cbs:
+        if isinstance(cb, (keras.callbacks.CSVLogger, keras.callbacks.TensorBoard, ProgressBar)):
+            try: cb.on_train_end()
+            except Exception: pass
 
 def fit_run(gan:HealthyGAN, a, # mixed set A (N x S x S x C, uint8 or float in [-1, 1])
             b, # healthy set B
@@ -288,35 +413,52 @@ def fit_run(gan:HealthyGAN, a, # mixed set A (N x S x S x C, uint8 or float in [
             iterations:int=None, # stop after this iteration (default: cfg.iterations); a multiple of log_every
             progress:bool=True, # show a progress bar
             tensorboard:bool=True, # write TensorBoard logs
-            callbacks=()): # extra Keras callbacks, run before the checkpoint and the loggers (they may add to the logs)
+            callbacks=()): # extra Keras callbacks, run before the loggers and the checkpoint (they may add to the logs)
     "Train `gan` on A and B into `run_dir`; returns the Keras History of this call (None when already done)"
     c, run_dir = gan.cfg, Path(run_dir)
     stop = c.iterations if iterations is None else iterations
     if stop % c.log_every or not 0 < stop <= c.iterations:
         raise AnomalyProError(f"iterations={stop} must be a positive multiple of log_every ({c.log_every}), at most {c.iterations}")
-    run_dir.mkdir(parents=True, exist_ok=True)
-    c.to_yaml(run_dir/'config.yaml')
-    ckpt = run_dir/'checkpoints'
-    start = restore_latest(gan, ckpt) if resume else 0
-    if not resume and list_checkpoints(ckpt):
-        raise FileExistsError(f"{ckpt} has checkpoints of an earlier run: resume it, or choose a new run folder")
-    if start >= stop:
-        print(f"already trained to iteration {start} (>= {stop}) in {run_dir}")
-        return None
-    _truncate_log(run_dir/'log.csv', start)
-    ds = pair_dataset(a, b, c.batch_size, c.seed, start_step=start)
-    n = min(len(a), len(b), 8)
-    sample = np.concatenate([np.asarray(a[:(n + 1) // 2]), np.asarray(b[:n // 2])])
-    cbs = [RunLogger(), *callbacks, Checkpointer(ckpt), SamplePanels(run_dir/'samples', sample),
-           keras.callbacks.CSVLogger(str(run_dir/'log.csv'), append=start > 0)]
-    if tensorboard: cbs.append(keras.callbacks.TensorBoard(str(run_dir/'tensorboard'), write_graph=False, profile_batch=0))
-    cbs.append(ProgressBar(start, stop, disable=not progress))
-    hist = gan.fit(ds, epochs=stop // c.log_every, steps_per_epoch=c.log_every, initial_epoch=start // c.log_every,
-                   callbacks=cbs, verbose=0, shuffle=False)
-    gan.generator.save(run_dir/'generator.keras')
+    ckpt = check_writable(check_writable(run_dir)/'checkpoints')
+    with _RunLock(run_dir):
+        left = clean_checkpoints(ckpt) + _clean_run_dir(run_dir)
+        if left: warnings.warn(f"removed {len(left)} temporary file(s) left in {run_dir} by an interrupted run: {', '.join(left)}")
+        if not resume and list_checkpoints(ckpt):
+            raise FileExistsError(f"{ckpt} has checkpoints of an earlier run: resume it, or choose a new run folder")
+        start, skipped = _restore(gan, ckpt) if resume else (0, [])
+        for p in skipped:
+            for q in (p, p.with_suffix('.json')):
+                if q.exists(): os.replace(q, q.with_name(q.name + '.corrupt'))
+        if skipped: warnings.warn(f"resuming from iteration {start}; renamed the unloadable newer checkpoint(s) "
+                                  f"{', '.join(p.name for p in skipped)} to *.corrupt")
+        if start >= stop:
+            if not (run_dir/'generator.keras').exists(): save_model_atomic(gan.generator, run_dir/'generator.keras')
+            print(f"already trained to iteration {start} (>= {stop}) in {run_dir}")
+            return None
+        check_disk_space(gan, ckpt)
+        ds = pair_dataset(a, b, c.batch_size, c.seed, start_step=start)   # checks the images
+        _write_text_atomic(run_dir/'config.yaml', c.to_yaml())
+        _truncate_log(run_dir/'log.csv', start)
+        n = min(len(a), len(b), 8)
+        sample = np.concatenate([np.asarray(a[:(n + 1) // 2]), np.asarray(b[:n // 2])])
+        cbs = [RunLogger(ckpt), *callbacks, SamplePanels(run_dir/'samples', sample),
+               keras.callbacks.CSVLogger(str(run_dir/'log.csv'), append=start > 0)]
+        if tensorboard: cbs.append(keras.callbacks.TensorBoard(str(run_dir/'tensorboard'), write_graph=False, profile_batch=0))
+        cbs += [Checkpointer(ckpt), ProgressBar(start, stop, disable=not progress)]
+        try:
+            hist = gan.fit(ds, epochs=stop // c.log_every, steps_per_epoch=c.log_every, initial_epoch=start // c.log_every,
+                           callbacks=cbs, verbose=0, shuffle=False)
+        except BaseException as e:
+            _end_callbacks(cbs)
+            if isinstance(e, KeyboardInterrupt):
+                done = list_checkpoints(ckpt)
+                print(f"interrupted at iteration {int(gan.iteration.numpy())}; the newest checkpoint is "
+                      f"{done[-1].name if done else 'none'}: run again to resume from it", file=sys.stderr)
+            raise
+        save_model_atomic(gan.generator, run_dir/'generator.keras')
     return hist
 
-# %% ../nbs/04_trainer.ipynb #b0dba96d
+# %% ../nbs/04_trainer.ipynb #50c11054
 def load_gan(path, # a `.keras` file written by `HealthyGAN.save`
              ) -> HealthyGAN:
     "Load a saved HealthyGAN with `safe_mode=True` (no arbitrary code), compiled and ready to train"

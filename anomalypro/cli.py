@@ -1,4 +1,4 @@
-"""`anomalypro reproduce`: run the experiment notebooks through papermill with a parameter set, skip what has no data, keep going past failures, and write the results table beside the paper's numbers.
+"""The `anomalypro` command: `train` a detector on your images, `score` files and folders with heatmaps, `evaluate` on a labelled folder, and `reproduce` the paper's experiments through papermill.
 
 Docs: https://anomalypro.github.io/anomalypro/cli.html.md"""
 
@@ -11,9 +11,9 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['DEFAULT_EXPERIMENTS', 'find_notebooks', 'load_params', 'reproduce', 'main']
+__all__ = ['DEFAULT_EXPERIMENTS', 'find_notebooks', 'load_params', 'reproduce', 'cmd_train', 'cmd_score', 'cmd_evaluate', 'main']
 
-# %% ../nbs/08_cli.ipynb #1a995a5b
+# %% ../nbs/08_cli.ipynb #7b47bf72
 def find_notebooks(path=None):
     "The folder of experiment notebooks: `path`, else `nbs/experiments` beside the package or under the current folder"
     import anomalypro
@@ -31,7 +31,7 @@ def load_params(notebooks, experiment:str, params:str):
         raise FileNotFoundError(f"no parameter file {f}; parameter sets: {sets}")
     return yaml.safe_load(f.read_text()) or {}
 
-# %% ../nbs/08_cli.ipynb #e13d4794
+# %% ../nbs/08_cli.ipynb #4e14be53
 DEFAULT_EXPERIMENTS = ('demo', 'kermany', 'ixi_lesions', 'covidx', 'chestxray14', 'migraine')
 
 def reproduce(experiments=DEFAULT_EXPERIMENTS, # experiment names
@@ -86,7 +86,67 @@ def _markdown(table, params, skipped, failed):
             f"where sensitivity = specificity chosen on the test set itself (as the paper; optimistic). *validation "
             f"protocol*: the same rule on the validation split, applied to test.\n\n{head}{body}\n{notes}")
 
-# %% ../nbs/08_cli.ipynb #5205fea8
+# %% ../nbs/08_cli.ipynb #64584d17
+def _fmt(v): return f"{v['value']:.3f}" + (f" [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" if v.get('ci_low') is not None else '')
+
+def _refuse_existing(out, resume):
+    "An error message when `out` holds a run and `resume` is off (checked before TensorFlow loads)"
+    ck = Path(out)/'checkpoints'
+    if not resume and ck.is_dir() and any(ck.glob('ckpt-*.npz')):
+        return (f"{out} already holds a training run (checkpoints/): continue it with "
+                f"`anomalypro train --resume --out {out}`, or choose another --out")
+
+def cmd_train(args):
+    "`anomalypro train`: train a detector, write its bundle, say where everything went"
+    why = _refuse_existing(args.out, args.resume) or (None if args.data or args.resume else "--data is required (or --resume to continue a run)")
+    if why: print(f"error: {why}", file=sys.stderr); return 1
+    from anomalypro.detector import AnomalyDetector
+    out = Path(args.out)
+    try:
+        det = AnomalyDetector.train(args.data, out, config=args.config or args.preset, data_dir=args.data_dir, resume=args.resume,
+                                    stop_after=args.stop_after, n_boot=args.n_boot, max_per_set=args.max_per_set,
+                                    options=_kv(args.option) or None, cache_dir=args.cache_dir, progress=not args.quiet, **_kv(args.set))
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: the newest checkpoint is in {out/'checkpoints'}; continue with `anomalypro train --resume --out {out}`", file=sys.stderr)
+        return 130
+    if det is None: return 0
+    m, t = json.loads((out/'metrics.json').read_text()), det.threshold_info
+    figs = sorted(p.name for p in (out/'figures').glob('*.png'))
+    print(f"\nmodel bundle: {det.path}  (model card: {det.path/'MODEL_CARD.md'})")
+    print(f"threshold:    {t['value']:.6g}, {t['method'].split(';')[0]}, chosen on {t['data']} ({t['n_validation']['total']} images)")
+    print(f"test split:   AUC {_fmt(m['image']['auc'])}; metrics in {out/'metrics.json'}, scores in {out/'scores.csv'}")
+    print(f"figures:      {out/'figures'}/ ({', '.join(figs)}); training samples in {out/'samples'}/")
+    print(f"next:         anomalypro score {det.path} YOUR_IMAGES/ --out results/")
+    return 0
+
+def cmd_score(args):
+    "`anomalypro score`: score files and folders with a bundle; list what could not be read"
+    from anomalypro.detector import AnomalyDetector
+    det = AnomalyDetector.load(args.model)
+    rep = det.score_files(args.inputs, args.out, heatmaps=not args.no_heatmaps, top_slices=args.top_slices, chunk=args.chunk,
+                          batch_size=args.batch_size, workers=args.workers, progress=not args.quiet)
+    print(rep.summary())
+    if not args.no_heatmaps and rep.n_scored: print(f"heatmaps: {Path(args.out)/'heatmaps'}/")
+    if not rep.n_scored: print("error: nothing could be scored", file=sys.stderr)
+    return 0 if rep.n_scored else 1
+
+def cmd_evaluate(args):
+    "`anomalypro evaluate`: metrics with both threshold protocols and figures on a labelled folder"
+    from anomalypro.detector import AnomalyDetector
+    det = AnomalyDetector.load(args.model)
+    m = det.evaluate_folder(args.folder, args.out, n_boot=args.n_boot, seed=args.seed, heatmaps=args.heatmaps, progress=not args.quiet)
+    out = Path(args.out)
+    for level in ('image', 'patient'):
+        if level not in m: continue
+        r = m[level]
+        print(f"{level} level: {r['n']['total']} ({r['n']['healthy']} normal, {r['n']['anomalous']} abnormal), AUC {_fmt(r['auc'])}")
+        for p, name in (('validation_protocol', "bundle's threshold"), ('paper_protocol', 'threshold chosen on these images (optimistic)')):
+            if p in r: print(f"  {name} {r[p]['threshold']:.6g}: " + ', '.join(f"{k} {_fmt(r[p][k])}" for k in ('recall', 'specificity', 'precision', 'f1')))
+    if m['n_failed']: print(f"{m['n_failed']} file(s) could not be read: see {out/'failed.csv'}")
+    print(f"metrics: {out/'metrics.json'}, {out/'metrics.csv'}; scores: {out/'scores.csv'}; figures: {out/'figures'}/")
+    return 0
+
+# %% ../nbs/08_cli.ipynb #11c1cb5f
 def _kv(items):
     out = {}
     for it in items or []:
@@ -107,6 +167,46 @@ def _parser():
     r.add_argument('--publish', nargs='?', const='figures', help='copy figures and the results table here (default when given: figures)')
     r.add_argument('--set', action='append', metavar='KEY=VALUE', help='override a notebook parameter, e.g. --set CONFIG="{iterations: 500}"')
     r.add_argument('--quiet', action='store_true', help='do not stream the notebooks\' output')
+    t = sub.add_parser('train', help='train a detector on your images (or an experiment\'s data) and write its model bundle',
+                       description='Train HealthyGAN, evaluate it on the held-out test split, and write the model bundle to OUT/model.')
+    t.add_argument('--data', help='folders:DIR (your own healthy/ mixed/ test/normal/ test/abnormal/ folders) or an experiment: '
+                                  'demo, kermany, ixi_lesions, covidx, chestxray14, migraine (with --data-dir)')
+    t.add_argument('--data-dir', help='the experiment\'s data folder (default: under $ANOMALYPRO_DATA or ../shared/data)')
+    g = t.add_mutually_exclusive_group()
+    g.add_argument('--preset', choices=['cpu', 'quick', 'paper'], help='model and training preset (default: cpu; when resuming: the run\'s own)')
+    g.add_argument('--config', metavar='YAML', help='a configuration file (Config keys; `preset: NAME` starts from a preset)')
+    t.add_argument('--set', action='append', metavar='KEY=VALUE', help='override a configuration value, e.g. --set iterations=4000 (repeatable)')
+    t.add_argument('--option', action='append', metavar='KEY=VALUE', help='data option, e.g. --option "protocol={n_val: 0.2}" or "slices={step: 2}"')
+    t.add_argument('--out', required=True, help='output folder: the run, metrics.json, figures/ and the bundle model/')
+    t.add_argument('--resume', action='store_true', help='continue the stopped run in --out from its newest checkpoint')
+    t.add_argument('--stop-after', type=int, metavar='N', help='stop after iteration N (a multiple of log_every); --resume continues')
+    t.add_argument('--max-per-set', type=int, metavar='N', help='at most N images per set (a quick look)')
+    t.add_argument('--n-boot', type=int, default=1000, help='bootstrap replicates of the test metrics\' 95%% intervals (default 1000)')
+    t.add_argument('--cache-dir', help='decoded-image cache (default: $ANOMALYPRO_CACHE or ~/.cache/anomalypro)')
+    t.add_argument('--quiet', action='store_true', help='no progress bars')
+    s = sub.add_parser('score', help='score images and volumes with a model bundle: scores.csv and heatmaps',
+                       description='Score files and folders (recursive) of PNG, JPEG, BMP, TIFF, DICOM and NIfTI. Writes OUT/scores.csv '
+                                   '(file, slice, score, flag, heatmap), OUT/subjects.csv (one row per volume), OUT/failed.csv and '
+                                   'OUT/heatmaps/. Exit 0 when anything was scored, 1 otherwise.')
+    s.add_argument('model', help='the model bundle folder (OUT/model of `anomalypro train`)')
+    s.add_argument('inputs', nargs='+', help='image or volume files, or folders')
+    s.add_argument('--out', required=True, help='output folder')
+    s.add_argument('--no-heatmaps', action='store_true', help='scores only')
+    s.add_argument('--top-slices', type=int, default=5, metavar='K', help='heatmaps for the K highest-scoring slices of each volume (-1: all; default 5)')
+    s.add_argument('--batch-size', type=int, default=64, help='images per generator call (default 64)')
+    s.add_argument('--chunk', type=int, default=256, help='files decoded and scored at a time; memory is flat in the number of files (default 256)')
+    s.add_argument('--workers', type=int, help='decoding threads (default: the CPU count)')
+    s.add_argument('--quiet', action='store_true', help='no progress bar')
+    e = sub.add_parser('evaluate', help='metrics and figures of a model bundle on a labelled folder',
+                       description='Score FOLDER/normal and FOLDER/abnormal (or FOLDER/test/normal and FOLDER/test/abnormal) and write '
+                                   'metrics.json (AUC; the bundle\'s threshold and the test-chosen one, with 95%% intervals), scores.csv and figures/.')
+    e.add_argument('model', help='the model bundle folder')
+    e.add_argument('folder', help='labelled folder: normal/ + abnormal/, or test/normal/ + test/abnormal/')
+    e.add_argument('--out', required=True, help='output folder')
+    e.add_argument('--n-boot', type=int, default=1000, help='bootstrap replicates (default 1000; 0: no intervals)')
+    e.add_argument('--seed', type=int, default=0, help='seeds the bootstrap')
+    e.add_argument('--heatmaps', action='store_true', help='also write heatmap overlays')
+    e.add_argument('--quiet', action='store_true', help='no progress bar')
     return p
 
 def main(argv=None):
@@ -124,6 +224,10 @@ def main(argv=None):
             for exp, rd in res['ok'].items(): print(f"{exp}: run folder {rd} (notebook.ipynb, metrics.json, scores.csv, figures/)")
         print(f"{len(res['ok'])} ran, {len(res['skipped'])} skipped (no data), {len(res['failed'])} failed")
         return 1 if res['failed'] else 0
+    from anomalypro.core import AnomalyProError
+    try: return dict(train=cmd_train, score=cmd_score, evaluate=cmd_evaluate)[args.command](args)
+    except (AnomalyProError, FileExistsError) as e:
+        print(f"error: {e}", file=sys.stderr); return 1
 
-# %% ../nbs/08_cli.ipynb #e7fecf70
+# %% ../nbs/08_cli.ipynb #d030dd6c
 if __name__ == '__main__': sys.exit(main())

@@ -17,7 +17,7 @@ from .datasets import (load_kermany, load_covidx, covidx_protocol, load_nih, loa
                                  load_folders, make_protocol, protocol_counts)
 from .lesions import add_lesions
 from .demo import demo_dataset, get_cache_dir
-from .trainer import HealthyGAN, fit_run
+from .trainer import HealthyGAN, fit_run, save_model_atomic
 from . import evaluate as ev, plots
 
 # %% auto #0
@@ -210,7 +210,7 @@ class ValidationMonitor(keras.callbacks.Callback):
         a = ev.auc(self.labels, self.model.score(self.images))
         logs['val_auc'] = a
         if a > self.best:
-            self.best = a; self.model.generator.save(self.path)
+            self.best = a; save_model_atomic(self.model.generator, self.path)
 
 # %% ../nbs/07_experiments.ipynb #9dc007b9
 def _anomaly_maps(x, out): return np.abs(to_float(x) - out).mean(-1) / 2

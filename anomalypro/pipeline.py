@@ -20,11 +20,13 @@ def check_images(a, name:str='images'):
     if a.ndim != 4 or a.shape[1] != a.shape[2]:
         raise DataError(f"{name}: expected N x S x S x C images, got shape {a.shape}")
     if len(a) == 0: raise DataError(f"{name}: no images")
-    if a.dtype != np.uint8:
-        sample = np.asarray(a[:min(len(a), 256)], np.float32)
-        if not np.isfinite(sample).all(): raise DataError(f"{name}: contains NaN or infinite values")
-        if sample.min() < -1.001 or sample.max() > 1.001:
-            raise DataError(f"{name}: float images must be in [-1, 1], got [{sample.min():.3g}, {sample.max():.3g}]")
+    if a.dtype != np.uint8:  # every image, in chunks (memory-flat on memory-mapped stores)
+        for i in range(0, len(a), 1024):
+            c = np.asarray(a[i:i + 1024], np.float32)
+            bad = np.flatnonzero(~np.isfinite(c).reshape(len(c), -1).all(1))
+            if len(bad): raise DataError(f"{name}: image {i + bad[0]} contains NaN or infinite values")
+            if c.min() < -1.001 or c.max() > 1.001:
+                raise DataError(f"{name}: float images must be in [-1, 1], got [{c.min():.3g}, {c.max():.3g}] in images {i}-{i + len(c) - 1}")
     return a
 
 # %% ../nbs/01d_pipeline.ipynb #8d01f8a5

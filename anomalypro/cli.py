@@ -67,7 +67,9 @@ def reproduce(experiments=DEFAULT_EXPERIMENTS, # experiment names
         except Exception as e:  # papermill keeps the partly executed notebook, with the error, in the run folder
             failed[exp] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
             log(f"[FAIL] {exp} after {time.time() - t:.0f} s: {failed[exp]} (see {run_dir}/notebook.ipynb)")
-    table = results_table(ok) if ok else None
+    # the table covers every finished run of this parameter set in `runs` (earlier calls included), in a fixed order
+    done = {e: runs/e/params for e in EXPERIMENTS if e not in failed and (runs/e/params/'metrics.json').exists()}
+    table = results_table(done) if done else None
     if table is not None:
         cols = {'run': 'run'}
         for where in [runs] + ([Path(publish)] if publish else []):

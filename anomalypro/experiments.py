@@ -272,7 +272,8 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     if publish_dir is not None:
         pub = Path(publish_dir); pub.mkdir(parents=True, exist_ok=True)
         for f in figs.glob('*.png'): shutil.copy2(f, pub/f.name)
-        shutil.copy2(run_dir/'metrics.json', pub/'metrics.json')
+        for f in ('metrics.json', 'config.yaml', 'params.yaml', 'run_info.json'):  # the numbers with their parameters
+            if (run_dir/f).exists(): shutil.copy2(run_dir/f, pub/f)
     return m
 
 # %% ../nbs/07_experiments.ipynb #65e9bb85

@@ -71,7 +71,6 @@ def reproduce(experiments=DEFAULT_EXPERIMENTS, # experiment names
     done = {e: runs/e/params for e in EXPERIMENTS if e not in failed and (runs/e/params/'metrics.json').exists()}
     table = results_table(done) if done else None
     if table is not None:
-        cols = {'run': 'run'}
         for where in [runs] + ([Path(publish)] if publish else []):
             where.mkdir(parents=True, exist_ok=True)
             table.to_csv(where/f'results-{params}.csv', index=False)

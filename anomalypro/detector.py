@@ -6,7 +6,7 @@ Docs: https://anomalypro.github.io/anomalypro/detector.html.md"""
 
 # %% ../nbs/09_detector.ipynb #04663e89
 from __future__ import annotations
-import os, json, shutil, hashlib, zipfile, datetime, functools
+import os, json, shutil, zipfile, datetime, functools
 import yaml
 from pathlib import Path
 import numpy as np
@@ -35,11 +35,7 @@ class BundleError(AnomalyProError):
 class UnsafeModelError(BundleError):
     "A model file that would run Python code stored in it when loaded"
 
-def _sha256(path):
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk)
-    return h.hexdigest()
+from .trainer import _sha256  # the checkpoints' file checksum
 
 def check_keras_file(path): # a `.keras` file
     "Refuse a `.keras` file whose configuration would run code: Lambda layers, stored functions, classes from outside Keras and anomalypro"

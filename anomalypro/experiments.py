@@ -142,7 +142,7 @@ def _prep_folders(data_dir, image_size, channels, seed, cache_dir, protocol, on_
     frame, images = _from_files('folders', df, image_size, channels, cache_dir, 0., on_error, progress)
     return frame, images, None, False
 
-def _volume_slices(data_dir, labels_csv, image_size, seed, protocol, slices, on_error):
+def _volume_slices(data_dir, labels_csv, image_size, slices, on_error):
     vols = load_volumes(data_dir, labels_csv, on_error=on_error)
     imgs, frame = load_slices(vols, image_size=image_size, on_error=on_error, **(slices or {}))
     return imgs, frame
@@ -150,13 +150,13 @@ def _volume_slices(data_dir, labels_csv, image_size, seed, protocol, slices, on_
 def _prep_migraine(data_dir, image_size, channels, seed, cache_dir, protocol, slices=None, on_error='raise', **_):
     csvs = sorted(Path(data_dir).glob('*.csv'))
     if not csvs: raise DataError(f"{data_dir}: no labels CSV (subject,label) found")
-    imgs, frame = _volume_slices(data_dir, csvs[0], image_size, seed, protocol, slices, on_error)
+    imgs, frame = _volume_slices(data_dir, csvs[0], image_size, slices, on_error)
     frame = make_protocol(frame, seed, **(protocol or {})).reset_index(drop=True)
     return frame, to_uint8(np.repeat(imgs, channels, -1) if channels > 1 else imgs), None, True
 
 def _prep_ixi_lesions(data_dir, image_size, channels, seed, cache_dir, protocol, slices=None, lesions=None,
                       anomalous:float=0.5, on_error='raise', **_):
-    imgs, frame = _volume_slices(data_dir, None, image_size, seed, protocol, slices, on_error)
+    imgs, frame = _volume_slices(data_dir, None, image_size, slices, on_error)
     subjects = sorted(frame['subject'].unique())
     rng = np.random.default_rng(seed)
     sick = set(rng.choice(subjects, int(round(anomalous * len(subjects))), replace=False))
@@ -262,7 +262,6 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
         m['pixel'] = dict(auroc=ev.pixel_auroc(mt, maps, seed=cfg.seed), **{f'best_dice_{k}': v for k, v in ev.best_dice(mt, maps).items()})
     (run_dir/'metrics.json').write_text(json.dumps(m, indent=1, default=float))
     # figures, drawn from what was just written
-    level = 'patient' if data.patient_level else 'image'
     plots.plot_roc(ft['label'].values, st, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (image)', path=figs/'roc.png')
     if data.patient_level: plots.plot_roc(pt['label'].values, pt['score'].values, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (patient)', path=figs/'roc_patient.png')
     thr = dict(paper=m['image']['paper_protocol']['threshold'], validation=m['image']['validation_protocol']['threshold'])

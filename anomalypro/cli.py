@@ -6,7 +6,7 @@ Docs: https://anomalypro.github.io/anomalypro/cli.html.md"""
 
 # %% ../nbs/08_cli.ipynb #efb4bc1c
 from __future__ import annotations
-import argparse, json, logging, sys, time, traceback
+import argparse, json, logging, os, sys, time, traceback
 from pathlib import Path
 import yaml
 
@@ -42,6 +42,7 @@ def reproduce(experiments=DEFAULT_EXPERIMENTS, # experiment names
               notebooks=None, # experiment notebooks folder (default: `find_notebooks`)
               publish=None, # copy figures and the results table into this folder (e.g. 'figures')
               overrides:dict=None, # extra notebook parameters for every experiment
+              strategy:str=None, # tf.distribute strategy of every training ('auto', 'mirrored', 'none'; default: the parameters')
               log=print): # where progress messages go
     "Run experiment notebooks with papermill; returns dict(ok=..., skipped=..., failed=..., table=DataFrame or None)"
     import papermill as pm
@@ -57,6 +58,7 @@ def reproduce(experiments=DEFAULT_EXPERIMENTS, # experiment names
         run_dir.mkdir(parents=True, exist_ok=True)
         p = {**load_params(nbdir, exp, params), **(overrides or {}), 'DATA_DIR': None if d is None else str(d),
              'RUN_DIR': str(run_dir), 'PARAMS': params}
+        if strategy: p['CONFIG'] = {**(p.get('CONFIG') or {}), 'strategy': strategy}
         if publish: p['PUBLISH_DIR'] = str(Path(publish)/exp)
         log(f"[run ] {exp} ({params}) -> {run_dir}/notebook.ipynb")
         t = time.time()
@@ -101,12 +103,18 @@ def cmd_train(args):
     "`anomalypro train`: train a detector, write its bundle, say where everything went"
     why = _refuse_existing(args.out, args.resume) or (None if args.data or args.resume else "--data is required (or --resume to continue a run)")
     if why: print(f"error: {why}", file=sys.stderr); return 1
+    sets = _kv(args.set)
+    if args.strategy: sets['strategy'] = args.strategy
+    if args.strategy or os.environ.get('TF_CONFIG'):   # a multi-worker strategy must exist before TensorFlow runs anything
+        from anomalypro.trainer import get_strategy
+        s = get_strategy(args.strategy or 'auto')
+        if not args.quiet: print(f"strategy: {type(s).__name__}, {s.num_replicas_in_sync} replica(s)", file=sys.stderr)
     from anomalypro.detector import AnomalyDetector
     out = Path(args.out)
     try:
         det = AnomalyDetector.train(args.data, out, config=args.config or args.preset, data_dir=args.data_dir, resume=args.resume,
                                     stop_after=args.stop_after, n_boot=args.n_boot, max_per_set=args.max_per_set,
-                                    options=_kv(args.option) or None, cache_dir=args.cache_dir, progress=not args.quiet, **_kv(args.set))
+                                    options=_kv(args.option) or None, cache_dir=args.cache_dir, progress=not args.quiet, **sets)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the newest checkpoint is in {out/'checkpoints'}; continue with `anomalypro train --resume --out {out}`", file=sys.stderr)
         return 130
@@ -167,6 +175,7 @@ def _parser():
     r.add_argument('--notebooks', help='experiment notebooks folder (default: nbs/experiments of the repository)')
     r.add_argument('--publish', nargs='?', const='figures', help='copy figures and the results table here (default when given: figures)')
     r.add_argument('--set', action='append', metavar='KEY=VALUE', help='override a notebook parameter, e.g. --set CONFIG="{iterations: 500}"')
+    r.add_argument('--strategy', choices=['auto', 'mirrored', 'none'], help='tf.distribute strategy of the trainings (default: the parameters\' own, auto)')
     r.add_argument('--quiet', action='store_true', help='do not stream the notebooks\' output')
     t = sub.add_parser('train', help='train a detector on your images (or an experiment\'s data) and write its model bundle',
                        description='Train HealthyGAN, evaluate it on the held-out test split, and write the model bundle to OUT/model.')
@@ -184,6 +193,9 @@ def _parser():
     t.add_argument('--max-per-set', type=int, metavar='N', help='at most N images per set (a quick look)')
     t.add_argument('--n-boot', type=int, default=1000, help='bootstrap replicates of the test metrics\' 95%% intervals (default 1000)')
     t.add_argument('--cache-dir', help='decoded-image cache (default: $ANOMALYPRO_CACHE or ~/.cache/anomalypro)')
+    t.add_argument('--strategy', choices=['auto', 'mirrored', 'multiworker', 'none'],
+                   help='tf.distribute strategy: auto (default: several workers if TF_CONFIG names them, else all GPUs), '
+                        'mirrored (all GPUs of this machine), multiworker (machines in TF_CONFIG), none (one device)')
     t.add_argument('--quiet', action='store_true', help='no progress bars')
     s = sub.add_parser('score', help='score images and volumes with a model bundle: scores.csv and heatmaps',
                        description='Score files and folders (recursive) of PNG, JPEG, BMP, TIFF, DICOM and NIfTI. Writes OUT/scores.csv '
@@ -218,7 +230,8 @@ def main(argv=None):
             logging.basicConfig(level=logging.INFO, format='%(message)s', stream=sys.stderr)
             logging.getLogger('papermill').setLevel(logging.INFO)
         dirs = {k: v for k, v in (s.split('=', 1) for s in (args.data_dir or []))}
-        res = reproduce(args.experiments, args.params, args.data_root, dirs, args.runs, args.notebooks, args.publish, _kv(args.set))
+        res = reproduce(args.experiments, args.params, args.data_root, dirs, args.runs, args.notebooks, args.publish, _kv(args.set),
+                        strategy=args.strategy)
         if res['table'] is not None:
             print('\n' + _markdown(res['table'], args.params, res['skipped'], res['failed']))
             print(f"results: {Path(args.runs)/f'results-{args.params}.md'}" + (f" and {Path(args.publish)/f'results-{args.params}.md'}" if args.publish else ''))

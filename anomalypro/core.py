@@ -13,8 +13,8 @@ import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['tf', 'PRESETS', 'AnomalyProError', 'ConfigError', 'DataError', 'Config', 'preset', 'learning_rate', 'seed_everything',
-           'git_revision', 'package_version', 'run_info', 'make_run_dir']
+__all__ = ['tf', 'CHOICES', 'PRESETS', 'AnomalyProError', 'ConfigError', 'DataError', 'Config', 'preset', 'learning_rate',
+           'seed_everything', 'git_revision', 'package_version', 'run_info', 'make_run_dir']
 
 # %% ../nbs/00_core.ipynb #82842153
 class AnomalyProError(Exception):
@@ -44,6 +44,10 @@ def _import_tf():
         tf.config.threading.set_inter_op_parallelism_threads(int(os.environ.get('ANOMALYPRO_INTER_OP_THREADS', 1)))
     except RuntimeError: pass  # TF already initialised by the caller: keep its setting
     tf.config.optimizer.set_experimental_options({'remapping': False})
+    n = int(os.environ.get('ANOMALYPRO_CPU_DEVICES', 0) or 0)
+    if n > 1:   # split the CPU into n logical devices, so that MirroredStrategy can be tried without GPUs
+        try: tf.config.set_logical_device_configuration(tf.config.list_physical_devices('CPU')[0], [tf.config.LogicalDeviceConfiguration()] * n)
+        except RuntimeError: pass  # TF already initialised by the caller: keep its devices
     return tf
 
 tf = _import_tf()
@@ -52,6 +56,8 @@ if keras.backend.backend() != 'tensorflow':
     raise ImportError(f"anomalypro runs on the TensorFlow backend of Keras, but KERAS_BACKEND is {keras.backend.backend()!r}")
 
 # %% ../nbs/00_core.ipynb #7c5c1742
+CHOICES = dict(strategy=('auto', 'mirrored', 'multiworker', 'none'), precision=('float32', 'mixed_float16', 'mixed_bfloat16'))
+
 @dataclass
 class Config:
     "Every hyperparameter of a HealthyGAN run; defaults are the published ones (method.md)"
@@ -87,13 +93,18 @@ class Config:
     checkpoint_every:int=10_000 # iterations between checkpoints (a multiple of `log_every`)
     keep_checkpoints:int=3  # checkpoints kept on disk (the newest)
     sample_every:int=10_000 # iterations between sample panels (input / output / mask / difference)
+    # execution (how, not what: a run may resume under another strategy or precision)
+    strategy:str='auto'     # tf.distribute strategy: 'auto', 'mirrored', 'multiworker' or 'none' (see the trainer)
+    precision:str='float32' # 'float32', 'mixed_float16' (GPU, with loss scaling) or 'mixed_bfloat16'
 
     def __post_init__(self): self.validate()
 
     def validate(self):
         "Raise `ConfigError` naming the first impossible value"
-        ints = [f.name for f in fields(self) if f.type == 'int']
+        for k, allowed in CHOICES.items():
+            if getattr(self, k) not in allowed: raise ConfigError(f"{k} must be one of {', '.join(allowed)}; got {getattr(self, k)!r}")
         for f in fields(self):
+            if f.type == 'str': continue
             v = getattr(self, f.name)
             want = int if f.type == 'int' else float
             if isinstance(v, bool) or not isinstance(v, (int, float)) or (want is int and not float(v).is_integer()):
@@ -117,6 +128,9 @@ class Config:
                               f"stride-2 convs (and the generator's 2 down-samplings) need a multiple of {stride}")
         if self.iterations % self.log_every:
             raise ConfigError(f"iterations ({self.iterations}) must be a multiple of log_every ({self.log_every})")
+        if self.log_every % self.n_critic:
+            raise ConfigError(f"log_every ({self.log_every}) must be a multiple of n_critic ({self.n_critic}): one training step "
+                              f"is n_critic critic iterations and one generator update")
         if self.checkpoint_every % self.log_every or self.sample_every % self.log_every:
             raise ConfigError(f"checkpoint_every ({self.checkpoint_every}) and sample_every ({self.sample_every}) must be "
                               f"multiples of log_every ({self.log_every}): they happen at the end of a logged interval")

@@ -6,12 +6,13 @@ Docs: https://anomalypro.github.io/anomalypro/model.html.md"""
 
 # %% ../nbs/02_model.ipynb #6261560f
 from __future__ import annotations
+import contextlib
 import numpy as np
 from .core import Config, preset, tf, keras
 from keras import layers, ops
 
 # %% auto #0
-__all__ = ['instance_norm', 'MaskComposite', 'build_generator', 'build_critic']
+__all__ = ['instance_norm', 'MaskComposite', 'build_generator', 'build_critic', 'precision_scope']
 
 # %% ../nbs/02_model.ipynb #12da4116
 def instance_norm(name=None):
@@ -63,7 +64,7 @@ def build_generator(cfg:Config # uses image_size, channels, conv_dim, repeat_num
         d //= 2
         h = _conv_in_relu(h, d, 4, 2, f'up{i+1}', transpose=True)
     y = layers.Conv2D(c + 1, 7, padding='same', use_bias=False, name='head_conv')(h)
-    out, mask, raw = MaskComposite(name='mask_composite')([x, y])
+    out, mask, raw = MaskComposite(name='mask_composite', dtype='float32')([x, y])   # outputs in float32 under mixed precision
     return keras.Model(x, [out, mask, raw], name='generator')
 
 # %% ../nbs/02_model.ipynb #32a94f17
@@ -76,5 +77,14 @@ def build_critic(cfg:Config # uses image_size, channels, d_conv_dim, d_repeat_nu
         h = layers.Conv2D(d, 4, strides=2, padding='same', name=f'conv{i+1}')(h)
         h = layers.LeakyReLU(negative_slope=0.01, name=f'lrelu{i+1}')(h)
         d *= 2
-    y = layers.Conv2D(1, 3, padding='same', use_bias=False, name='patch')(h)
+    y = layers.Conv2D(1, 3, padding='same', use_bias=False, name='patch', dtype='float32')(h)   # scores in float32 under mixed precision
     return keras.Model(x, y, name='critic')
+
+# %% ../nbs/02_model.ipynb #3c6a90c7
+@contextlib.contextmanager
+def precision_scope(precision:str='float32'): # 'float32', 'mixed_float16' or 'mixed_bfloat16'
+    "Build Keras layers under the dtype policy `precision` inside the block; the global policy is restored after it"
+    old = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(precision)
+    try: yield
+    finally: keras.config.set_dtype_policy(old)

@@ -6,24 +6,70 @@ Docs: https://anomalypro.github.io/anomalypro/trainer.html.md"""
 
 # %% ../nbs/04_trainer.ipynb #71b6f49a
 from __future__ import annotations
-import os, sys, io, json, csv, hashlib, shutil, tempfile, time, warnings
+import os, sys, io, json, csv, contextlib, hashlib, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
 from .core import Config, preset, seed_everything, learning_rate, make_run_dir, tf, keras, AnomalyProError
-from .model import build_generator, build_critic
+from .model import build_generator, build_critic, precision_scope
 from .losses import (critic_loss, gradient_penalty, generator_adv_loss, identity_loss,
                                 reconstruction_loss, mask_loss)
 from .pipeline import pair_dataset, to_float, check_images
 from keras import ops
 
 # %% auto #0
-__all__ = ['LOSS_NAMES', 'CKPT_FORMAT', 'HealthyGAN', 'translate', 'score', 'NonFiniteLossError', 'save_checkpoint',
-           'list_checkpoints', 'clean_checkpoints', 'load_checkpoint', 'restore_latest', 'prune_checkpoints',
-           'RunLogger', 'Checkpointer', 'SamplePanels', 'ProgressBar', 'checkpoint_nbytes', 'check_writable',
-           'check_disk_space', 'save_model_atomic', 'fit_run', 'load_gan', 'load_generator']
+__all__ = ['LOSS_NAMES', 'CKPT_FORMAT', 'OPTIONAL_GROUPS', 'make_strategy', 'get_strategy', 'is_chief', 'HealthyGAN',
+           'train_dataset', 'translate', 'score', 'NonFiniteLossError', 'save_checkpoint', 'list_checkpoints',
+           'clean_checkpoints', 'load_checkpoint', 'restore_latest', 'prune_checkpoints', 'RunLogger', 'CSVLog',
+           'Checkpointer', 'SamplePanels', 'ProgressBar', 'checkpoint_nbytes', 'check_writable', 'check_disk_space',
+           'save_model_atomic', 'fit_run', 'load_gan', 'load_generator']
 
 # %% ../nbs/04_trainer.ipynb #711c461d
+def _tf_config():
+    try: return json.loads(os.environ.get('TF_CONFIG') or '{}')
+    except ValueError as e: raise AnomalyProError(f"TF_CONFIG is not valid JSON ({e}): {os.environ['TF_CONFIG']!r}") from None
+
+def _n_tasks(tfc): return sum(len(v) for v in (tfc.get('cluster') or {}).values())
+
+def make_strategy(name:str='auto'): # 'auto', 'mirrored', 'multiworker' or 'none'
+    "The `tf.distribute.Strategy` called `name`"
+    if name not in ('auto', 'mirrored', 'multiworker', 'none'):
+        raise AnomalyProError(f"unknown strategy {name!r}; choose auto, mirrored, multiworker or none")
+    tfc = _tf_config()
+    if name == 'multiworker' or (name == 'auto' and _n_tasks(tfc) > 1):
+        if not tfc.get('cluster') or not tfc.get('task'):
+            raise AnomalyProError("strategy 'multiworker' needs TF_CONFIG with a 'cluster' and this process's 'task' "
+                                  "(see the launch recipe in the README)")
+        try: return tf.distribute.MultiWorkerMirroredStrategy()   # before anything below initialises TensorFlow
+        except RuntimeError as e:
+            raise AnomalyProError(f"could not start the multi-worker strategy ({e}): create it before TensorFlow runs "
+                                  "anything, first thing in the program") from None
+    gpus, cpus = tf.config.list_logical_devices('GPU'), tf.config.list_logical_devices('CPU')
+    if name == 'auto': name = 'mirrored' if max(len(gpus), len(cpus)) > 1 else 'none'
+    if name == 'none': return tf.distribute.get_strategy()
+    return tf.distribute.MirroredStrategy([d.name for d in (gpus or cpus)])
+
+_STRATEGIES = {}
+
+def get_strategy(name:str='auto'):
+    "`make_strategy(name)`, created once per process (a multi-worker strategy can only be created once)"
+    if name not in _STRATEGIES: _STRATEGIES[name] = make_strategy(name)
+    return _STRATEGIES[name]
+
+def is_chief(strategy=None) -> bool:
+    "Whether this process writes the run's files: always, except on the non-chief workers of a multi-worker run"
+    strategy = strategy or tf.distribute.get_strategy()
+    r = getattr(strategy, 'cluster_resolver', None)
+    if r is None or not r.task_type: return True
+    if r.task_type == 'chief': return True
+    return r.task_type == 'worker' and r.task_id == 0 and 'chief' not in r.cluster_spec().as_dict()
+
+# %% ../nbs/04_trainer.ipynb #0ef43e6b
 LOSS_NAMES = ('d_loss', 'd_adv', 'd_gp', 'g_loss', 'g_adv', 'g_id', 'g_rec', 'g_mask', 'mask_mean')
+
+def _replica():
+    "(this replica's index, number of replicas) in the current replica context"
+    ctx = tf.distribute.get_replica_context()
+    return (ctx.replica_id_in_sync_group, ctx.num_replicas_in_sync) if ctx is not None else (0, 1)
 
 @keras.saving.register_keras_serializable(package='anomalypro')
 class HealthyGAN(keras.Model):
@@ -32,34 +78,43 @@ class HealthyGAN(keras.Model):
         super().__init__(**kwargs)
         cfg = config if isinstance(config, Config) else Config.from_dict(config or {})
         self.cfg = cfg
-        self.generator = generator if generator is not None else build_generator(cfg)
-        self.critic = critic if critic is not None else build_critic(cfg)
-        self.iteration = keras.Variable(0, dtype='int64', trainable=False, name='iteration')
-        self.seed_generator = keras.random.SeedGenerator(cfg.seed, name='gp_seed')
+        with precision_scope(cfg.precision):
+            self.generator = generator if generator is not None else build_generator(cfg)
+            self.critic = critic if critic is not None else build_critic(cfg)
+        self.iteration = keras.Variable(0, dtype='int64', trainable=False, name='iteration', aggregation='only_first_replica')
         self.trackers = {k: keras.metrics.Mean(name=k) for k in LOSS_NAMES}
         self._translate_fn = None
-        self.train_step_traces = 0  # incremented by Python only while TensorFlow traces `train_step`
+        self._vector_logs = False
+        self.train_step_traces = 0  # incremented by Python only while TensorFlow traces `train_step` (once per replica)
         self.built = True
 
     @classmethod
-    def create(cls, cfg:Config):
-        "Seed everything with `cfg.seed`, build, and compile a fresh model"
+    def create(cls, cfg:Config, strategy=None): # a `tf.distribute.Strategy` (default: `get_strategy(cfg.strategy)`)
+        "Seed everything with `cfg.seed`, build, and compile a fresh model (under `strategy`'s scope)"
+        strategy = strategy or get_strategy(cfg.strategy)
         seed_everything(cfg.seed)
-        gan = cls(config=cfg)
-        gan.compile()
+        with strategy.scope():
+            gan = cls(config=cfg)
+            gan.compile()
         return gan
 
     @property
     def metrics(self): return list(self.trackers.values())
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
-        "Take the generator's and the critic's optimizers (Adam with the configured rates and betas by default)"
+        "Take the generator's and the critic's optimizers (Adam with the configured rates and betas by default; with dynamic loss scaling under mixed_float16)"
         super().compile(optimizer=None, **kwargs)
         c = self.cfg
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(c.g_lr, beta_1=c.beta1, beta_2=c.beta2, name='g_adam')
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(c.d_lr, beta_1=c.beta1, beta_2=c.beta2, name='d_adam')
+        if c.precision == 'mixed_float16':   # float16 gradients underflow without loss scaling; bfloat16 has float32's range
+            self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer, name='g_loss_scale')
+            self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer, name='d_loss_scale')
         self.g_optimizer.build(self.generator.trainable_variables)
         self.d_optimizer.build(self.critic.trainable_variables)
+        # Keras (3.15) reduces the per-step logs across workers with a mean over axis 0, which fails on scalars:
+        # under MultiWorkerMirroredStrategy `train_step` returns them with a leading axis of 1
+        self._vector_logs = isinstance(self.distribute_strategy, tf.distribute.MultiWorkerMirroredStrategy)
 
     def call(self, x, training=False):
         "The generator's (out, mask, raw image head)"
@@ -79,21 +134,37 @@ class HealthyGAN(keras.Model):
 
     def get_compile_config(self): return None
 
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras builds a model under a strategy by pulling one batch and averaging it over the replicas, which fails
+        # under MultiWorkerMirroredStrategy (it converts the per-replica batch to a tensor). HealthyGAN is built
+        # completely at construction (both networks, both optimizers in `compile`), so there is nothing to build.
+        return
+
+    def _alpha(self, n):
+        "The penalty's interpolation weights for this replica's `n` samples: a slice of the global batch's, drawn from (seed, iteration)"
+        r, R = _replica()
+        u = tf.random.stateless_uniform((n * R, 1, 1, 1), seed=tf.stack([tf.constant(self.cfg.seed, tf.int64), self.iteration.value]))
+        return u[r * n:(r + 1) * n]
+
     def _critic_update(self, x_a, x_b):
-        c = self.cfg
+        c, R = self.cfg, _replica()[1]
+        self.d_optimizer.learning_rate.assign(learning_rate(c.d_lr, self.iteration.value, c))
         out_a, m_a, _ = self.generator(x_a, training=True)
         out_a = ops.stop_gradient(out_a)
-        alpha = keras.random.uniform((ops.shape(x_b)[0], 1, 1, 1), seed=self.seed_generator)
+        alpha = self._alpha(ops.shape(x_b)[0])
         with tf.GradientTape() as tape:
             d_adv = critic_loss(self.critic(x_b, training=True), self.critic(out_a, training=True))
             d_gp = gradient_penalty(self.critic, x_b, out_a, alpha)
             d_loss = d_adv + c.lambda_gp * d_gp
-        grads = tape.gradient(d_loss, self.critic.trainable_variables)
+            scaled = self.d_optimizer.scale_loss(d_loss / R)
+        grads = tape.gradient(scaled, self.critic.trainable_variables)
         self.d_optimizer.apply(grads, self.critic.trainable_variables)
+        self.iteration.assign_add(1)
         return d_loss, d_adv, d_gp, ops.mean(m_a)
 
     def _generator_update(self, x_a, x_b):
-        c = self.cfg
+        c, R = self.cfg, _replica()[1]
+        self.g_optimizer.learning_rate.assign(learning_rate(c.g_lr, self.iteration.value - 1, c))
         with tf.GradientTape() as tape:
             out_a, m_a, g_a = self.generator(x_a, training=True)
             out_b, m_b, g_b = self.generator(x_b, training=True)
@@ -102,26 +173,36 @@ class HealthyGAN(keras.Model):
             g_rec = reconstruction_loss(x_a, g_a, m_a)
             g_mask = 0.5 * mask_loss(m_a, c.lambda_msmall, c.lambda_mzerone) + 0.5 * mask_loss(m_b, c.lambda_msmall, c.lambda_mzerone)
             g_loss = g_adv + c.lambda_id * g_id + c.lambda_rec * g_rec + c.lambda_mask * g_mask
-        grads = tape.gradient(g_loss, self.generator.trainable_variables)
+            scaled = self.g_optimizer.scale_loss(g_loss / R)
+        grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_optimizer.apply(grads, self.generator.trainable_variables)
-        return ops.stack([g_loss, g_adv, g_id, g_rec, g_mask])
+        return g_loss, g_adv, g_id, g_rec, g_mask
 
     def train_step(self, data):
         self.train_step_traces += 1
         x_a, x_b, _ = keras.utils.unpack_x_y_sample_weight(data)
-        c, it = self.cfg, self.iteration
-        self.d_optimizer.learning_rate.assign(learning_rate(c.d_lr, it, c))
-        self.g_optimizer.learning_rate.assign(learning_rate(c.g_lr, it, c))
-        d_loss, d_adv, d_gp, mask_mean = self._critic_update(x_a, x_b)
-        update_g = ops.equal((it + 1) % c.n_critic, 0)
-        g_terms = tf.cond(update_g, lambda: self._generator_update(x_a, x_b), lambda: tf.zeros(5))
-        w = ops.cast(update_g, 'float32')
-        for k, v in zip(('d_loss', 'd_adv', 'd_gp', 'mask_mean'), (d_loss, d_adv, d_gp, mask_mean)): self.trackers[k].update_state(v)
-        for i, k in enumerate(('g_loss', 'g_adv', 'g_id', 'g_rec', 'g_mask')): self.trackers[k].update_state(g_terms[i], sample_weight=w)
-        it.assign_add(1)
-        return {k: t.result() for k, t in self.trackers.items()}
+        if x_a.shape.rank is not None and (x_a.shape.rank != 5 or x_a.shape[1] != self.cfg.n_critic):
+            raise AnomalyProError(f"train_step takes pair batches of shape (batch, n_critic={self.cfg.n_critic}, S, S, C) "
+                                  f"(see `train_dataset`), got {tuple(x_a.shape)}")
+        for k in range(self.cfg.n_critic):
+            for name, v in zip(('d_loss', 'd_adv', 'd_gp', 'mask_mean'), self._critic_update(x_a[:, k], x_b[:, k])):
+                self.trackers[name].update_state(v)
+        for name, v in zip(('g_loss', 'g_adv', 'g_id', 'g_rec', 'g_mask'), self._generator_update(x_a[:, -1], x_b[:, -1])):
+            self.trackers[name].update_state(v)
+        return {k: ops.reshape(t.result(), (1,)) if self._vector_logs else t.result() for k, t in self.trackers.items()}
 
-# %% ../nbs/04_trainer.ipynb #cbebc5be
+def train_dataset(cfg:Config, a, b, # the mixed set A and the healthy set B (uint8, or float in [-1, 1])
+                  start:int=0): # first iteration (a multiple of n_critic)
+    "The pair stream grouped for `train_step`: batches of shape (batch_size, n_critic, S, S, C), starting at iteration `start`"
+    if start % cfg.n_critic: raise AnomalyProError(f"training can only start at a multiple of n_critic ({cfg.n_critic}), not at iteration {start}")
+    ds = pair_dataset(a, b, cfg.batch_size, cfg.seed, start_step=start)
+    swap = lambda t: tf.transpose(t, [1, 0, 2, 3, 4])
+    ds = ds.batch(cfg.n_critic, drop_remainder=True).map(lambda xa, xb: (swap(xa), swap(xb)))
+    opts = tf.data.Options()   # every worker builds the same stream and keeps its share of each global batch
+    opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return ds.with_options(opts).prefetch(2)
+
+# %% ../nbs/04_trainer.ipynb #f3f36a82
 def _translate_fn(gan):
     if gan._translate_fn is None:
         spec = tf.TensorSpec((None, gan.cfg.image_size, gan.cfg.image_size, gan.cfg.channels), tf.float32)
@@ -156,16 +237,24 @@ def score(gan:HealthyGAN, images, # N x S x S x C, uint8 or float in [-1, 1]
 
 HealthyGAN.translate, HealthyGAN.score = translate, score
 
-# %% ../nbs/04_trainer.ipynb #2016c8c5
-CKPT_FORMAT = 1
+# %% ../nbs/04_trainer.ipynb #b0dba96d
+CKPT_FORMAT = 2   # 2: no seed-generator state (the penalty's random numbers are drawn from (seed, iteration))
 
 class NonFiniteLossError(AnomalyProError, FloatingPointError):
     "A loss, or the training state, became NaN or infinite during training"
 
+def _inner(opt): return getattr(opt, 'inner_optimizer', opt)
+def _own(opt): return [v for v in opt.variables if all(v is not w for w in _inner(opt).variables)] if _inner(opt) is not opt else []
+
+OPTIONAL_GROUPS = ('g_loss_scale', 'd_loss_scale')   # only under mixed_float16; a checkpoint without them starts a fresh scale
+
 def _state_groups(gan):
-    return {'generator': gan.generator.weights, 'critic': gan.critic.weights,
-            'g_optimizer': gan.g_optimizer.variables, 'd_optimizer': gan.d_optimizer.variables,
-            'iteration': [gan.iteration], 'seed': [gan.seed_generator.state]}
+    groups = {'generator': gan.generator.weights, 'critic': gan.critic.weights,
+              'g_optimizer': _inner(gan.g_optimizer).variables, 'd_optimizer': _inner(gan.d_optimizer).variables,
+              'iteration': [gan.iteration]}
+    for g, opt in (('g_loss_scale', gan.g_optimizer), ('d_loss_scale', gan.d_optimizer)):
+        if _own(opt): groups[g] = _own(opt)
+    return groups
 
 def _sha256(path):
     h = hashlib.sha256()
@@ -232,9 +321,11 @@ def load_checkpoint(gan, path):
     try:
         with np.load(path) as z: arrays = {k: z[k] for k in z.files}
     except Exception as e: raise AnomalyProError(f"checkpoint {path}: unreadable ({e})") from None
-    groups = _state_groups(gan)
-    if len(arrays) != sum(len(v) for v in groups.values()):
-        raise AnomalyProError(f"checkpoint {path}: {len(arrays)} arrays, the model has {sum(len(v) for v in groups.values())} variables (another configuration?)")
+    groups = {g: vs for g, vs in _state_groups(gan).items() if g not in OPTIONAL_GROUPS or f'{g}/0000' in arrays}
+    need = {f'{g}/{i:04d}' for g, vs in groups.items() for i in range(len(vs))}
+    have = {k for k in arrays if k.split('/')[0] not in OPTIONAL_GROUPS or k.split('/')[0] in groups}
+    if need != have:
+        raise AnomalyProError(f"checkpoint {path}: {len(have)} arrays, the model has {len(need)} variables (another configuration?)")
     for g, vs in groups.items():
         for i, v in enumerate(vs):
             a = arrays[f'{g}/{i:04d}']
@@ -266,7 +357,7 @@ def prune_checkpoints(folder, keep:int):
     for p in list_checkpoints(folder)[:-keep]:
         p.unlink(missing_ok=True); p.with_suffix('.json').unlink(missing_ok=True)
 
-# %% ../nbs/04_trainer.ipynb #f3f36a82
+# %% ../nbs/04_trainer.ipynb #50c11054
 class RunLogger(keras.callbacks.Callback):
     "Stop at the first non-finite loss, naming the iteration and the terms; add `step` and learning rates to the logs"
     def __init__(self, checkpoints=None): super().__init__(); self.checkpoints = checkpoints
@@ -278,7 +369,8 @@ class RunLogger(keras.callbacks.Callback):
         raise NonFiniteLossError(f"non-finite {', '.join(bad)} {where()}; training stopped there, "
                                  f"{'the newest checkpoint ' + done[-1].name if done else 'no checkpoint'} is untouched")
     def on_train_batch_end(self, batch, logs=None):
-        self._check(logs or {}, lambda: f"at iteration {int(self.model.iteration.numpy())}")
+        it, n = int(self.model.iteration.numpy()), self.model.cfg.n_critic
+        self._check(logs or {}, lambda: f"in iterations {it - n + 1}-{it}")
     def on_epoch_end(self, epoch, logs=None):
         gan = self.model
         step = int(gan.iteration.numpy())
@@ -286,6 +378,12 @@ class RunLogger(keras.callbacks.Callback):
         logs['step'] = step
         logs['lr_g'] = learning_rate(gan.cfg.g_lr, step - 1, gan.cfg)
         logs['lr_d'] = learning_rate(gan.cfg.d_lr, step - 1, gan.cfg)
+
+class CSVLog(keras.callbacks.CSVLogger):
+    "Keras' CSVLogger without the empty `val_*` columns it adds when a run has no validation metrics"
+    def on_epoch_end(self, epoch, logs=None):
+        if self.keys is None: self.keys = sorted(logs or {})
+        super().on_epoch_end(epoch, logs)
 
 class Checkpointer(keras.callbacks.Callback):
     "Save the training state every `checkpoint_every` iterations and at the end"
@@ -314,12 +412,12 @@ class ProgressBar(keras.callbacks.Callback):
         from tqdm.auto import tqdm
         self.bar = tqdm(total=self.total, initial=self.start, desc='HealthyGAN', unit='it', disable=self.disable,
                         dynamic_ncols=True, mininterval=2.0)
-    def on_train_batch_end(self, batch, logs=None): self.bar.update(1)
+    def on_train_batch_end(self, batch, logs=None): self.bar.update(self.model.cfg.n_critic)
     def on_epoch_end(self, epoch, logs=None):
         self.bar.set_postfix({k: f'{logs[k]:.3g}' for k in ('d_loss', 'g_loss', 'g_rec', 'mask_mean') if k in logs}, refresh=False)
     def on_train_end(self, logs=None): self.bar.close()
 
-# %% ../nbs/04_trainer.ipynb #022b71c2
+# %% ../nbs/04_trainer.ipynb #51a925e4
 def _mb(n): return f'{n / 2**20:,.1f} MB'
 
 def checkpoint_nbytes(gan) -> int:
@@ -368,7 +466,7 @@ class _RunLock:
     def __exit__(self, *exc):
         if self.f is not None: self.f.close(); self.f = None
 
-# %% ../nbs/04_trainer.ipynb #9b8edb11
+# %% ../nbs/04_trainer.ipynb #e4a85d49
 def _truncate_log(path, step):
     "Keep the header and the complete rows of `path` up to iteration `step` (replaced atomically)"
     path = Path(path)
@@ -414,40 +512,47 @@ def fit_run(gan:HealthyGAN, a, # mixed set A (N x S x S x C, uint8 or float in [
             progress:bool=True, # show a progress bar
             tensorboard:bool=True, # write TensorBoard logs
             callbacks=()): # extra Keras callbacks, run before the loggers and the checkpoint (they may add to the logs)
-    "Train `gan` on A and B into `run_dir`; returns the Keras History of this call (None when already done)"
+    "Train `gan` on A and B into `run_dir` (under the strategy `gan` was created in); returns the Keras History of this call (None when already done)"
     c, run_dir = gan.cfg, Path(run_dir)
     stop = c.iterations if iterations is None else iterations
     if stop % c.log_every or not 0 < stop <= c.iterations:
         raise AnomalyProError(f"iterations={stop} must be a positive multiple of log_every ({c.log_every}), at most {c.iterations}")
-    ckpt = check_writable(check_writable(run_dir)/'checkpoints')
-    with _RunLock(run_dir):
-        left = clean_checkpoints(ckpt) + _clean_run_dir(run_dir)
+    strategy = gan.distribute_strategy
+    if c.batch_size % strategy.num_replicas_in_sync:
+        raise AnomalyProError(f"batch_size {c.batch_size} (the global batch) must be a multiple of the {strategy.num_replicas_in_sync} "
+                              f"replicas of {type(strategy).__name__}")
+    chief = is_chief(strategy)   # the other workers of a multi-worker run train, but write nothing
+    ckpt = check_writable(check_writable(run_dir)/'checkpoints') if chief else run_dir/'checkpoints'
+    with _RunLock(run_dir) if chief else contextlib.nullcontext():
+        left = clean_checkpoints(ckpt) + _clean_run_dir(run_dir) if chief else []
         if left: warnings.warn(f"removed {len(left)} temporary file(s) left in {run_dir} by an interrupted run: {', '.join(left)}")
         if not resume and list_checkpoints(ckpt):
             raise FileExistsError(f"{ckpt} has checkpoints of an earlier run: resume it, or choose a new run folder")
         start, skipped = _restore(gan, ckpt) if resume else (0, [])
-        for p in skipped:
+        for p in skipped if chief else ():
             for q in (p, p.with_suffix('.json')):
                 if q.exists(): os.replace(q, q.with_name(q.name + '.corrupt'))
         if skipped: warnings.warn(f"resuming from iteration {start}; renamed the unloadable newer checkpoint(s) "
                                   f"{', '.join(p.name for p in skipped)} to *.corrupt")
         if start >= stop:
-            if not (run_dir/'generator.keras').exists(): save_model_atomic(gan.generator, run_dir/'generator.keras')
+            if chief and not (run_dir/'generator.keras').exists(): save_model_atomic(gan.generator, run_dir/'generator.keras')
             print(f"already trained to iteration {start} (>= {stop}) in {run_dir}")
             return None
-        check_disk_space(gan, ckpt)
-        ds = pair_dataset(a, b, c.batch_size, c.seed, start_step=start)   # checks the images
-        _write_text_atomic(run_dir/'config.yaml', c.to_yaml())
-        _truncate_log(run_dir/'log.csv', start)
-        n = min(len(a), len(b), 8)
-        sample = np.concatenate([np.asarray(a[:(n + 1) // 2]), np.asarray(b[:n // 2])])
-        cbs = [RunLogger(ckpt), *callbacks, SamplePanels(run_dir/'samples', sample),
-               keras.callbacks.CSVLogger(str(run_dir/'log.csv'), append=start > 0)]
-        if tensorboard: cbs.append(keras.callbacks.TensorBoard(str(run_dir/'tensorboard'), write_graph=False, profile_batch=0))
-        cbs += [Checkpointer(ckpt), ProgressBar(start, stop, disable=not progress)]
+        if chief: check_disk_space(gan, ckpt)
+        ds = train_dataset(c, a, b, start)   # checks the images
+        if chief:
+            _write_text_atomic(run_dir/'config.yaml', c.to_yaml())
+            _truncate_log(run_dir/'log.csv', start)
+            n = min(len(a), len(b), 8)
+            sample = np.concatenate([np.asarray(a[:(n + 1) // 2]), np.asarray(b[:n // 2])])
+            cbs = [RunLogger(ckpt), *callbacks, SamplePanels(run_dir/'samples', sample),
+                   CSVLog(str(run_dir/'log.csv'), append=start > 0)]
+            if tensorboard: cbs.append(keras.callbacks.TensorBoard(str(run_dir/'tensorboard'), write_graph=False, profile_batch=0))
+            cbs += [Checkpointer(ckpt), ProgressBar(start, stop, disable=not progress)]
+        else: cbs = [RunLogger(), *callbacks]
         try:
-            hist = gan.fit(ds, epochs=stop // c.log_every, steps_per_epoch=c.log_every, initial_epoch=start // c.log_every,
-                           callbacks=cbs, verbose=0, shuffle=False)
+            hist = gan.fit(ds, epochs=stop // c.log_every, steps_per_epoch=c.log_every // c.n_critic,
+                           initial_epoch=start // c.log_every, callbacks=cbs, verbose=0, shuffle=False)
         except BaseException as e:
             _end_callbacks(cbs)
             if isinstance(e, KeyboardInterrupt):
@@ -455,10 +560,10 @@ def fit_run(gan:HealthyGAN, a, # mixed set A (N x S x S x C, uint8 or float in [
                 print(f"interrupted at iteration {int(gan.iteration.numpy())}; the newest checkpoint is "
                       f"{done[-1].name if done else 'none'}: run again to resume from it", file=sys.stderr)
             raise
-        save_model_atomic(gan.generator, run_dir/'generator.keras')
+        if chief: save_model_atomic(gan.generator, run_dir/'generator.keras')
     return hist
 
-# %% ../nbs/04_trainer.ipynb #50c11054
+# %% ../nbs/04_trainer.ipynb #0b6c7f67
 def load_gan(path, # a `.keras` file written by `HealthyGAN.save`
              ) -> HealthyGAN:
     "Load a saved HealthyGAN with `safe_mode=True` (no arbitrary code), compiled and ready to train"

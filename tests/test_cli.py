@@ -18,8 +18,8 @@ def scan(seed, sick=False, h=48, w=40):
     if sick: a = a + 0.6 * np.exp(-((yy - rng.uniform(0.3, 0.6)) ** 2 + (xx - rng.uniform(0.3, 0.6)) ** 2) / 0.01)
     return (np.clip(a, 0, 1) * 255).astype(np.uint8)
 
-def run(*args, cwd, timeout=600):
-    env = {**os.environ, 'ANOMALYPRO_CACHE': str(Path(cwd)/'cache'), 'MPLBACKEND': 'Agg'}
+def run(*args, cwd, timeout=600, **env_extra):
+    env = {**os.environ, 'ANOMALYPRO_CACHE': str(Path(cwd)/'cache'), 'MPLBACKEND': 'Agg', **env_extra}
     return subprocess.run([*CMD, *map(str, args)], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
 
 @pytest.fixture(scope='module')
@@ -35,11 +35,12 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope='module')
 def trained(data, tmp_path_factory):
-    "Train with the quick preset, stopped half way, refused without --resume, then resumed to the end"
+    """Train with the quick preset on one device, stopped half way, refused without --resume, then resumed to the end
+    on two replicas (MirroredStrategy over two logical CPU devices): the checkpoint moves between replica counts"""
     work = tmp_path_factory.mktemp('work'); out = work/'run'
     first = run('train', '--data', f'folders:{data}', *QUICK, '--stop-after', '4', '--out', out, '--quiet', cwd=work)
     again = run('train', '--data', f'folders:{data}', *QUICK, '--out', out, cwd=work)
-    resumed = run('train', '--resume', '--out', out, '--n-boot', '20', cwd=work)
+    resumed = run('train', '--resume', '--out', out, '--n-boot', '20', '--strategy', 'mirrored', cwd=work, ANOMALYPRO_CPU_DEVICES='2')
     return dict(out=out, work=work, first=first, again=again, resumed=resumed)
 
 def test_help():
@@ -54,6 +55,7 @@ def test_train_stop_refuse_resume(trained):
     assert 'Traceback' not in a.stderr
     assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
     assert 'HealthyGAN' in r.stderr and 'd_loss=' in r.stderr                     # the progress bar, with the losses
+    assert 'strategy: MirroredStrategy, 2 replica(s)' in r.stderr
     log = pd.read_csv(trained['out']/'log.csv')
     assert log['step'].tolist() == [2, 4, 6, 8]                                  # continued from the checkpoint, not restarted
     for what in ('model bundle:', 'MODEL_CARD.md', 'threshold:', 'figures:', 'test split:   AUC'): assert what in r.stdout, what

@@ -212,12 +212,12 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(reference, model,
     with pytest.raises(NonFiniteLossError, match=r'refusing to write .*ckpt-000000012.npz.*critic/0000'):
         train(run, model, callbacks=[p])
     assert snapshot(run) == p.snap and [c.name for c in list_checkpoints(run/'checkpoints')][-1] == 'ckpt-000000010.npz'
-    # 2. NaN losses at iteration 13: training stops at that iteration, naming it and the terms
+    # 2. NaN losses from iteration 13 on: training stops after that step (iterations 13-14), naming it and the terms
     p = Poison(run, before=13)
     with pytest.raises(NonFiniteLossError) as e:
         train(run, model, callbacks=[p])
     msg = str(e.value)
-    assert 'at iteration 13;' in msg and 'd_loss' in msg and 'the newest checkpoint ckpt-000000012.npz is untouched' in msg, msg
+    assert 'in iterations 13-14;' in msg and 'd_loss' in msg and 'the newest checkpoint ckpt-000000012.npz is untouched' in msg, msg
     assert snapshot(run) == p.snap                                       # byte-identical, same mtimes, nothing newer
     assert list(pd.read_csv(run/'log.csv').step) == [2, 4, 6, 8, 10, 12]
     # 3. no data lost: resuming (a fresh process would) finishes exactly like an uninterrupted run
@@ -227,7 +227,7 @@ def test_nan_stops_training_and_keeps_the_last_good_checkpoint(reference, model,
 def test_diverging_learning_rate_stops_without_writing_a_bad_checkpoint(tmp_path):
     cfg = CFG.replace(g_lr=1e3, d_lr=1e3)
     gan = HealthyGAN.create(cfg)
-    with pytest.raises(NonFiniteLossError, match=r'non-finite .* at iteration \d+;|refusing to write'):
+    with pytest.raises(NonFiniteLossError, match=r'non-finite .* in iterations \d+-\d+;|refusing to write'):
         fit_run(gan, A, B, tmp_path, progress=False, tensorboard=False)
     for p in list_checkpoints(tmp_path/'checkpoints'):                   # whatever was written is loadable and finite
         load_checkpoint(gan, p)
@@ -296,9 +296,9 @@ class Interrupt(keras.callbacks.Callback):
 
 def test_keyboard_interrupt_loses_nothing(reference, model, tmp_path, monkeypatch, capsys):
     run = tmp_path/'run'
-    # 1. Ctrl-C in the middle of an interval
-    with pytest.raises(KeyboardInterrupt): train(run, model, callbacks=[Interrupt(13)])
-    assert 'interrupted at iteration 13; the newest checkpoint is ckpt-000000012.npz' in capsys.readouterr().err
+    # 1. Ctrl-C after a step, before its interval is logged and checkpointed
+    with pytest.raises(KeyboardInterrupt): train(run, model, callbacks=[Interrupt(14)])
+    assert 'interrupted at iteration 14; the newest checkpoint is ckpt-000000012.npz' in capsys.readouterr().err
     before = snapshot(run)
     load_checkpoint(model, ckpt(run, 12))
     assert list(pd.read_csv(run/'log.csv').step) == [2, 4, 6, 8, 10, 12]

@@ -12,29 +12,97 @@ from .core import Config, preset, tf, keras
 from keras import layers, ops
 
 # %% auto #0
-__all__ = ['instance_norm', 'MaskComposite', 'build_generator', 'build_critic', 'precision_scope']
+__all__ = ['conv2d_fast', 'conv2d_transpose_fast', 'FastConv2D', 'FastConv2DTranspose', 'use_fast_gradients', 'instance_norm',
+           'MaskComposite', 'build_generator', 'build_critic', 'precision_scope']
 
-# %% ../nbs/02_model.ipynb #12da4116
+# %% ../nbs/02_model.ipynb #946d5aeb
+def _same_pads(size, k, s):
+    "(before, after) padding of TensorFlow's 'SAME' for one spatial axis"
+    total = max((-(-size // s) - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+def _kernel_grad(x, dy, kh, kw, s):
+    "Gradient wrt the kernel of `conv2d(x, k, s, 'SAME')` (kh x kw x C x O), as one forward convolution"
+    (t, b), (l, r) = _same_pads(x.shape[1], kh, s), _same_pads(x.shape[2], kw, s)
+    xp = tf.pad(x, [[0, 0], [t, b], [l, r], [0, 0]])
+    dk = tf.nn.conv2d(tf.transpose(xp, [3, 1, 2, 0]), tf.transpose(dy, [1, 2, 0, 3]), 1, 'VALID', dilations=s)
+    return tf.transpose(dk, [1, 2, 0, 3])[:kh, :kw]
+
+def conv2d_fast(x, k, s:int=1):
+    "`tf.nn.conv2d(x, k, s, 'SAME')` (NHWC, static spatial size) whose gradients are computed as forward convolutions"
+    kh, kw = k.shape[0], k.shape[1]
+    @tf.custom_gradient
+    def f(x, k):
+        def grad(dy):
+            if s == 1 and kh % 2 and kw % 2: dx = tf.nn.conv2d(dy, tf.transpose(tf.reverse(k, [0, 1]), [0, 1, 3, 2]), 1, 'SAME')
+            else: dx = tf.raw_ops.Conv2DBackpropInput(input_sizes=tf.shape(x), filter=k, out_backprop=dy, strides=[1, s, s, 1], padding='SAME')
+            return dx, _kernel_grad(x, dy, kh, kw, s)
+        return tf.nn.conv2d(x, k, s, 'SAME'), grad
+    return f(x, k)
+
+def conv2d_transpose_fast(x, k, s:int=2):
+    "`conv2d_transpose(x, k)` with 'SAME' padding (output size x s) whose gradients are computed as forward convolutions"
+    kh, kw = k.shape[0], k.shape[1]
+    @tf.custom_gradient
+    def f(x, k):
+        shape = tf.stack([tf.shape(x)[0], x.shape[1] * s, x.shape[2] * s, k.shape[2]])
+        def grad(dy): return tf.nn.conv2d(dy, k, s, 'SAME'), _kernel_grad(dy, x, kh, kw, s)
+        return tf.nn.conv2d_transpose(x, k, shape, s, 'SAME'), grad
+    return f(x, k)
+
+def _fast_ok(layer, inputs):
+    return (layer.padding == 'same' and tuple(layer.dilation_rate) == (1, 1) and layer.data_format == 'channels_last'
+            and len(set(layer.strides)) == 1 and inputs.shape[1] is not None and inputs.shape[2] is not None)
+
+class _FastGradients:
+    "`fast_gradients` (default True): use the forward-convolution gradients; False: Keras' own op (e.g. under XLA, which has its own)"
+    def __init__(self, *args, fast_gradients:bool=True, **kwargs):
+        super().__init__(*args, **kwargs); self.fast_gradients = fast_gradients
+    def get_config(self): return {**super().get_config(), 'fast_gradients': self.fast_gradients}
+
+@keras.saving.register_keras_serializable(package='anomalypro')
+class FastConv2D(_FastGradients, layers.Conv2D):
+    "`keras.layers.Conv2D` with its gradients computed as forward convolutions (`conv2d_fast`)"
+    def convolution_op(self, inputs, kernel):
+        if not (self.fast_gradients and _fast_ok(self, inputs)): return super().convolution_op(inputs, kernel)
+        return conv2d_fast(inputs, tf.convert_to_tensor(kernel), self.strides[0])   # a tensor: the gradient flows through the read
+
+@keras.saving.register_keras_serializable(package='anomalypro')
+class FastConv2DTranspose(_FastGradients, layers.Conv2DTranspose):
+    "`keras.layers.Conv2DTranspose` with its gradients computed as forward convolutions (`conv2d_transpose_fast`)"
+    def call(self, inputs):
+        if (not (self.fast_gradients and _fast_ok(self, inputs)) or self.output_padding is not None or self.use_bias
+                or self.activation is not None):
+            return super().call(inputs)
+        return conv2d_transpose_fast(inputs, tf.convert_to_tensor(self.kernel), self.strides[0])
+
+def use_fast_gradients(model:keras.Model, on:bool=True):
+    "Switch the forward-convolution gradients of every `FastConv2D` / `FastConv2DTranspose` in `model` on or off (before tracing)"
+    for layer in model.layers:
+        if isinstance(layer, _FastGradients): layer.fast_gradients = on
+    return model
+
+# %% ../nbs/02_model.ipynb #6b6edf2d
 def instance_norm(name=None):
     "Affine instance norm with per-image statistics (train and test)"
     return layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
 
 def _conv_in_relu(h, filters, kernel, strides, name, transpose=False):
-    conv = layers.Conv2DTranspose if transpose else layers.Conv2D
+    conv = FastConv2DTranspose if transpose else FastConv2D
     h = conv(filters, kernel, strides=strides, padding='same', use_bias=False, name=f'{name}_conv')(h)
     h = instance_norm(f'{name}_in')(h)
     return layers.ReLU(name=f'{name}_relu')(h)
 
 def _residual_block(h, filters, name):
     x = h
-    h = layers.Conv2D(filters, 3, padding='same', use_bias=False, name=f'{name}_conv1')(h)
+    h = FastConv2D(filters, 3, padding='same', use_bias=False, name=f'{name}_conv1')(h)
     h = instance_norm(f'{name}_in1')(h)
     h = layers.ReLU(name=f'{name}_relu')(h)
-    h = layers.Conv2D(filters, 3, padding='same', use_bias=False, name=f'{name}_conv2')(h)
+    h = FastConv2D(filters, 3, padding='same', use_bias=False, name=f'{name}_conv2')(h)
     h = instance_norm(f'{name}_in2')(h)
     return layers.Add(name=f'{name}_add')([x, h])
 
-# %% ../nbs/02_model.ipynb #3c25287f
+# %% ../nbs/02_model.ipynb #42cdbdda
 @keras.saving.register_keras_serializable(package='anomalypro')
 class MaskComposite(layers.Layer):
     "Split the last conv into image head `g` and mask `m`; return (out, m, g) with out = g*m + x*(1-m)"
@@ -49,7 +117,7 @@ class MaskComposite(layers.Layer):
         xs, _ = input_shape
         return xs, (*xs[:-1], 1), xs
 
-# %% ../nbs/02_model.ipynb #60e84890
+# %% ../nbs/02_model.ipynb #07543307
 def build_generator(cfg:Config # uses image_size, channels, conv_dim, repeat_num
                    ) -> keras.Model:
     "The HealthyGAN generator: image in [-1, 1] -> (out, mask, raw image head)"
@@ -63,24 +131,24 @@ def build_generator(cfg:Config # uses image_size, channels, conv_dim, repeat_num
     for i in range(2):
         d //= 2
         h = _conv_in_relu(h, d, 4, 2, f'up{i+1}', transpose=True)
-    y = layers.Conv2D(c + 1, 7, padding='same', use_bias=False, name='head_conv')(h)
+    y = FastConv2D(c + 1, 7, padding='same', use_bias=False, name='head_conv')(h)
     out, mask, raw = MaskComposite(name='mask_composite', dtype='float32')([x, y])   # outputs in float32 under mixed precision
     return keras.Model(x, [out, mask, raw], name='generator')
 
-# %% ../nbs/02_model.ipynb #32a94f17
+# %% ../nbs/02_model.ipynb #c7231598
 def build_critic(cfg:Config # uses image_size, channels, d_conv_dim, d_repeat_num
                 ) -> keras.Model:
     "The PatchGAN critic: image -> patch map of critic scores"
     x = keras.Input((cfg.image_size, cfg.image_size, cfg.channels), name='image')
     h, d = x, cfg.d_conv_dim
     for i in range(cfg.d_repeat_num):
-        h = layers.Conv2D(d, 4, strides=2, padding='same', name=f'conv{i+1}')(h)
+        h = FastConv2D(d, 4, strides=2, padding='same', name=f'conv{i+1}')(h)
         h = layers.LeakyReLU(negative_slope=0.01, name=f'lrelu{i+1}')(h)
         d *= 2
-    y = layers.Conv2D(1, 3, padding='same', use_bias=False, name='patch', dtype='float32')(h)   # scores in float32 under mixed precision
+    y = FastConv2D(1, 3, padding='same', use_bias=False, name='patch', dtype='float32')(h)   # scores in float32 under mixed precision
     return keras.Model(x, y, name='critic')
 
-# %% ../nbs/02_model.ipynb #3c6a90c7
+# %% ../nbs/02_model.ipynb #2393136e
 @contextlib.contextmanager
 def precision_scope(precision:str='float32'): # 'float32', 'mixed_float16' or 'mixed_bfloat16'
     "Build Keras layers under the dtype policy `precision` inside the block; the global policy is restored after it"

@@ -10,7 +10,7 @@ import os, sys, io, json, csv, contextlib, hashlib, shutil, tempfile, time, warn
 from pathlib import Path
 import numpy as np
 from .core import Config, preset, seed_everything, learning_rate, make_run_dir, tf, keras, AnomalyProError
-from .model import build_generator, build_critic, precision_scope
+from .model import build_generator, build_critic, precision_scope, use_fast_gradients
 from .losses import (critic_loss, gradient_penalty, generator_adv_loss, identity_loss,
                                 reconstruction_loss, mask_loss)
 from .pipeline import pair_dataset, to_float, check_images
@@ -18,10 +18,10 @@ from keras import ops
 
 # %% auto #0
 __all__ = ['LOSS_NAMES', 'CKPT_FORMAT', 'OPTIONAL_GROUPS', 'make_strategy', 'get_strategy', 'is_chief', 'HealthyGAN',
-           'train_dataset', 'translate', 'score', 'NonFiniteLossError', 'save_checkpoint', 'list_checkpoints',
-           'clean_checkpoints', 'load_checkpoint', 'restore_latest', 'prune_checkpoints', 'RunLogger', 'CSVLog',
-           'Checkpointer', 'SamplePanels', 'ProgressBar', 'checkpoint_nbytes', 'check_writable', 'check_disk_space',
-           'save_model_atomic', 'fit_run', 'load_gan', 'load_generator']
+           'train_dataset', 'translate', 'score', 'export_saved_model', 'NonFiniteLossError', 'save_checkpoint',
+           'list_checkpoints', 'clean_checkpoints', 'load_checkpoint', 'restore_latest', 'prune_checkpoints',
+           'RunLogger', 'CSVLog', 'Checkpointer', 'SamplePanels', 'ProgressBar', 'checkpoint_nbytes', 'check_writable',
+           'check_disk_space', 'save_model_atomic', 'fit_run', 'load_gan', 'load_generator']
 
 # %% ../nbs/04_trainer.ipynb #711c461d
 def _tf_config():
@@ -103,8 +103,17 @@ class HealthyGAN(keras.Model):
 
     def compile(self, g_optimizer=None, d_optimizer=None, **kwargs):
         "Take the generator's and the critic's optimizers (Adam with the configured rates and betas by default; with dynamic loss scaling under mixed_float16)"
-        super().compile(optimizer=None, **kwargs)
         c = self.cfg
+        # XLA: measured faster for training on CPU too (bench/README.md), so 'auto' turns it on wherever Keras can
+        # compile the step, which is on one device: Keras does not XLA-compile a step under a tf.distribute strategy
+        distributed = getattr(self, '_distribute_strategy', None) is not None
+        jit = {'on': True, 'off': False, 'auto': not distributed}[c.jit_compile]
+        if jit and distributed:
+            warnings.warn("jit_compile='on' is ignored under a tf.distribute strategy: Keras does not XLA-compile a multi-replica step")
+            jit = False
+        kwargs.setdefault('jit_compile', jit)
+        super().compile(optimizer=None, **kwargs)
+        for m in (self.generator, self.critic): use_fast_gradients(m, not self.jit_compile)   # XLA has its own conv gradients
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(c.g_lr, beta_1=c.beta1, beta_2=c.beta2, name='g_adam')
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(c.d_lr, beta_1=c.beta1, beta_2=c.beta2, name='d_adam')
         if c.precision == 'mixed_float16':   # float16 gradients underflow without loss scaling; bfloat16 has float32's range
@@ -202,7 +211,7 @@ def train_dataset(cfg:Config, a, b, # the mixed set A and the healthy set B (uin
     opts.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return ds.with_options(opts).prefetch(2)
 
-# %% ../nbs/04_trainer.ipynb #f3f36a82
+# %% ../nbs/04_trainer.ipynb #3257d453
 def _translate_fn(gan):
     if gan._translate_fn is None:
         spec = tf.TensorSpec((None, gan.cfg.image_size, gan.cfg.image_size, gan.cfg.channels), tf.float32)
@@ -237,7 +246,28 @@ def score(gan:HealthyGAN, images, # N x S x S x C, uint8 or float in [-1, 1]
 
 HealthyGAN.translate, HealthyGAN.score = translate, score
 
-# %% ../nbs/04_trainer.ipynb #b0dba96d
+# %% ../nbs/04_trainer.ipynb #1f9c6c4d
+def export_saved_model(model, # a HealthyGAN, or its generator
+                       path): # the SavedModel folder to write
+    "Write the generator as a TensorFlow SavedModel with `serve` (float in [-1, 1]) and `serve_uint8` endpoints; returns `path`"
+    g = model.generator if isinstance(model, HealthyGAN) else model
+    try: ok = isinstance(g, keras.Model) and len(g.outputs) == 3 and len(g.inputs) == 1
+    except (AttributeError, ValueError): ok = False   # an unbuilt model has no outputs
+    if not ok:
+        raise AnomalyProError(f"export_saved_model needs a HealthyGAN or its generator, got {type(model).__name__}")
+    shape = tuple(g.inputs[0].shape[1:])
+    def serve(x):
+        out, mask, _ = g(x, training=False)
+        return {'score': tf.reduce_mean(tf.abs(x - out), axis=[1, 2, 3]) / 2, 'out': out, 'mask': mask}
+    archive = keras.export.ExportArchive()
+    archive.track(g)
+    archive.add_endpoint('serve', serve, input_signature=[tf.TensorSpec((None, *shape), tf.float32, name='images')])
+    archive.add_endpoint('serve_uint8', lambda x: serve(tf.cast(x, tf.float32) / 127.5 - 1),
+                         input_signature=[tf.TensorSpec((None, *shape), tf.uint8, name='images')])
+    archive.write_out(str(path), verbose=False)
+    return Path(path)
+
+# %% ../nbs/04_trainer.ipynb #c3e5f2f8
 CKPT_FORMAT = 2   # 2: no seed-generator state (the penalty's random numbers are drawn from (seed, iteration))
 
 class NonFiniteLossError(AnomalyProError, FloatingPointError):
@@ -357,7 +387,7 @@ def prune_checkpoints(folder, keep:int):
     for p in list_checkpoints(folder)[:-keep]:
         p.unlink(missing_ok=True); p.with_suffix('.json').unlink(missing_ok=True)
 
-# %% ../nbs/04_trainer.ipynb #50c11054
+# %% ../nbs/04_trainer.ipynb #cef7319c
 class RunLogger(keras.callbacks.Callback):
     "Stop at the first non-finite loss, naming the iteration and the terms; add `step` and learning rates to the logs"
     def __init__(self, checkpoints=None): super().__init__(); self.checkpoints = checkpoints
@@ -417,7 +447,7 @@ class ProgressBar(keras.callbacks.Callback):
         self.bar.set_postfix({k: f'{logs[k]:.3g}' for k in ('d_loss', 'g_loss', 'g_rec', 'mask_mean') if k in logs}, refresh=False)
     def on_train_end(self, logs=None): self.bar.close()
 
-# %% ../nbs/04_trainer.ipynb #51a925e4
+# %% ../nbs/04_trainer.ipynb #29761841
 def _mb(n): return f'{n / 2**20:,.1f} MB'
 
 def checkpoint_nbytes(gan) -> int:
@@ -466,7 +496,7 @@ class _RunLock:
     def __exit__(self, *exc):
         if self.f is not None: self.f.close(); self.f = None
 
-# %% ../nbs/04_trainer.ipynb #e4a85d49
+# %% ../nbs/04_trainer.ipynb #5d386937
 def _truncate_log(path, step):
     "Keep the header and the complete rows of `path` up to iteration `step` (replaced atomically)"
     path = Path(path)
@@ -563,7 +593,7 @@ def fit_run(gan:HealthyGAN, a, # mixed set A (N x S x S x C, uint8 or float in [
         if chief: save_model_atomic(gan.generator, run_dir/'generator.keras')
     return hist
 
-# %% ../nbs/04_trainer.ipynb #0b6c7f67
+# %% ../nbs/04_trainer.ipynb #53f17904
 def load_gan(path, # a `.keras` file written by `HealthyGAN.save`
              ) -> HealthyGAN:
     "Load a saved HealthyGAN with `safe_mode=True` (no arbitrary code), compiled and ready to train"

@@ -1,102 +1,162 @@
 #!/usr/bin/env python
-"""Benchmark: training, inference and input-pipeline throughput and peak memory per configuration.
+"""Benchmark: training, inference and input-pipeline throughput, peak memory and FLOP utilisation per configuration.
 
-    python bench/bench.py                      # the default configurations, one subprocess each
-    python bench/bench.py --configs cpu@64     # just one
-    python bench/bench.py --json out.json      # also write the records
+    python bench/bench.py                                  # cpu@64, cpu@128, paper@128; one subprocess each
+    python bench/bench.py --configs cpu@128 --steps 10     # one configuration, more timed steps
+    python bench/bench.py --convs keras                    # Keras' own conv layers (the "before" of the fast gradients)
+    python bench/bench.py --xla on --precision mixed_bfloat16
+    python bench/bench.py --json out.json                  # also write the records
 
-Pipeline images/s: pairs per second the tf.data stream delivers from a uint8 store (the trainer's input). Decode
-images/s: 224x224 JPEGs decoded, cropped and resized into a store (done once per data set, then cached).
-Each configuration runs in its own process so that its peak memory (max RSS) is its own. A record (JSON) is
-printed per configuration, then a table. Training images/s counts pairs (x_A, x_B) per second: one iteration is
-one critic update on `batch_size` pairs (plus a generator update every `n_critic` iterations), averaged over whole
-n_critic cycles. This is a benchmark, not a test: figures vary with the machine and its load.
+What each figure is (one JSON record per configuration, then a table):
+
+- training: one `train_step` is `n_critic` critic iterations and one generator update on `batch_size` pairs each;
+  `train_s_per_iter` is the median step time over the timed steps divided by `n_critic` (the first step, which traces
+  and compiles, is not timed). Training images/s counts both images of every pair: 2 x batch_size / s_per_iter.
+- FLOPs: counted on the traced training step, for every convolution and its two gradients (Conv2D,
+  Conv2DBackpropInput, Conv2DBackpropFilter) and matrix product, as 2 x multiply-adds; elementwise work is not counted,
+  so the utilisation is, if anything, an underestimate. `train_gflops_per_s` = FLOPs per step / median step time.
+- peak: the best of 5 timed float32 matrix products of 1024, 2048 and 4096 squared, measured in the same process just
+  before training; `utilisation` = train_gflops_per_s / peak_gflops_per_s.
+- inference images/s: `HealthyGAN.score` (the compiled generator, batches of 64) on 512 images.
+- pipeline images/s: the training input stream (`train_dataset`: uint8 store -> float pairs, flips, grouping),
+  consumed alone, counting both images of every pair.
+- peak memory: the process's maximum resident set (training, scoring and the test arrays together); on a GPU also
+  the device's peak allocation.
+
+Each configuration runs in its own process, so that its peak memory is its own. This is a benchmark, not a test:
+the figures vary with the machine and its load (this project's CPU machines are shared VMs: expect +-10%).
 """
-import argparse, json, os, platform, resource, subprocess, sys, time
+import argparse, json, os, platform, resource, statistics, subprocess, sys, time
 
-DEFAULT = ['cpu@64', 'cpu@128']
+DEFAULT = ['cpu@64', 'cpu@128', 'paper@128']
 
-def run_one(spec, steps, infer_n):
+def step_flops(gan, spec):
+    "FLOPs of one traced training step: convolutions, their gradients and matrix products (2 x multiply-adds)"
+    import numpy as np
+    from anomalypro.core import tf
+    g = tf.function(gan.train_step).get_concrete_function(spec).graph
+    gan.train_step_traces -= 1   # this trace is the benchmark's, not the trainer's
+    total, by = 0.0, {}
+    def n(shape): return float(np.prod([int(d) for d in shape]))
+    for op in g.get_operations():
+        t = op.type
+        if t == 'Conv2D': f = 2 * n(op.outputs[0].shape) * n(op.inputs[1].shape[:3])
+        elif t == 'Conv2DBackpropInput':
+            k, s = op.inputs[1].shape, op.get_attr('strides'); f = 2 * n(op.outputs[0].shape) * k[0] * k[1] * k[3] / (s[1] * s[2])
+        elif t == 'Conv2DBackpropFilter':
+            k, s = op.outputs[0].shape, op.get_attr('strides'); f = 2 * n(op.inputs[0].shape) * k[0] * k[1] * k[3] / (s[1] * s[2])
+        elif t == 'MatMul':
+            a = op.inputs[0].shape; f = 2 * n(op.outputs[0].shape) * int(a[0] if op.get_attr('transpose_a') else a[1])
+        else: continue
+        total += f; by[t] = by.get(t, 0) + f
+    return total, by
+
+def matmul_peak():
+    "Best float32 matrix-product FLOP/s of this machine, over sizes 1024, 2048, 4096 (GFLOP/s)"
+    from anomalypro.core import tf
+    best = 0.0
+    for n in (1024, 2048, 4096):
+        a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
+        mm = tf.function(lambda a, b: tf.matmul(a, b))
+        mm(a, b).numpy()
+        for _ in range(5):
+            t = time.perf_counter(); mm(a, b).numpy(); best = max(best, 2 * n ** 3 / (time.perf_counter() - t) / 1e9)
+    return best
+
+def run_one(spec, steps, infer_n, convs, xla, precision):
     import numpy as np
     from anomalypro.core import preset, tf, keras
-    from anomalypro.trainer import HealthyGAN
-    from anomalypro.pipeline import pair_dataset
+    if convs == 'keras':   # the "before": Keras' own conv layers, without the fast gradients
+        import anomalypro.model as M
+        M.FastConv2D, M.FastConv2DTranspose = keras.layers.Conv2D, keras.layers.Conv2DTranspose
+    from anomalypro.trainer import HealthyGAN, train_dataset
     name, size = spec.split('@')
-    cfg = preset(name, image_size=int(size), iterations=100_000, decay_iters=1000, log_every=1, checkpoint_every=1000, sample_every=1000)
+    cfg = preset(name, image_size=int(size), iterations=100_000, decay_iters=1000, checkpoint_every=1000, sample_every=1000,
+                 log_every=preset(name).n_critic, jit_compile=xla, precision=precision, strategy='none')
     rng = np.random.default_rng(0)
-    a = rng.integers(0, 256, (512, cfg.image_size, cfg.image_size, cfg.channels), dtype=np.uint8)
-    b = rng.integers(0, 256, (512, cfg.image_size, cfg.image_size, cfg.channels), dtype=np.uint8)
+    n_img = 256
+    a = rng.integers(0, 256, (n_img, cfg.image_size, cfg.image_size, cfg.channels), dtype=np.uint8)
+    b = rng.integers(0, 256, (n_img, cfg.image_size, cfg.image_size, cfg.channels), dtype=np.uint8)
     # input pipeline alone
-    ds = pair_dataset(a, b, cfg.batch_size, seed=0)
-    it = iter(ds); next(it)
-    n_pipe = 200; t = time.perf_counter()
+    it = iter(train_dataset(cfg, a, b)); next(it)
+    n_pipe = max(10, 400 // (cfg.batch_size * cfg.n_critic)); t = time.perf_counter()
     for _ in range(n_pipe): next(it)
-    pipe = n_pipe * cfg.batch_size / (time.perf_counter() - t)
-    # decoding + preprocessing real-format files into a uint8 store (once per data set; then cached)
-    import tempfile
-    from PIL import Image
-    from anomalypro.io import build_store, preprocess_cxr
-    with tempfile.TemporaryDirectory() as tmp:
-        paths = []
-        for i in range(200):
-            img = (rng.random((224, 224)) * 60 + np.linspace(60, 190, 224)[None]).astype(np.uint8)
-            paths.append(f'{tmp}/{i}.jpeg'); Image.fromarray(img).convert('RGB').save(paths[-1], quality=90)
-        t = time.perf_counter()
-        build_store(paths, lambda im: preprocess_cxr(im, cfg.image_size, channels=cfg.channels), channels=cfg.channels, progress=False)
-        decode = len(paths) / (time.perf_counter() - t)
-    # training through Keras fit, as a run does
+    pipe = n_pipe * 2 * cfg.batch_size * cfg.n_critic / (time.perf_counter() - t)
+    del it
+    peak = matmul_peak()
+    # training through Keras fit, as a run does; every step timed by a callback
     gan = HealthyGAN.create(cfg)
-    ds = pair_dataset(a, b, cfg.batch_size, seed=0)
-    warm = 2 * cfg.n_critic
-    gan.fit(ds, epochs=1, steps_per_epoch=warm, verbose=0, shuffle=False)
-    steps = max(cfg.n_critic, steps // cfg.n_critic * cfg.n_critic)
-    t = time.perf_counter()
-    gan.fit(ds, epochs=2, initial_epoch=1, steps_per_epoch=steps, verbose=0, shuffle=False)
-    train_s = time.perf_counter() - t
+    ds = train_dataset(cfg, a, b)
+    flops, by = step_flops(gan, ds.element_spec)
+    times = []
+    class Timer(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None): self.t = time.perf_counter()
+        def on_train_batch_end(self, batch, logs=None): times.append(time.perf_counter() - self.t)
+    t0 = time.perf_counter()
+    gan.fit(ds, epochs=1, steps_per_epoch=steps + 1, verbose=0, shuffle=False, callbacks=[Timer()])
+    first = times[0]; step = statistics.median(times[1:])
     # inference (scoring, batches of 64)
     x = a[:infer_n]
     gan.score(x[:64])
     t = time.perf_counter(); gan.score(x, batch_size=64); infer = len(x) / (time.perf_counter() - t)
-    return dict(config=spec, image_size=cfg.image_size, conv_dim=cfg.conv_dim, repeat_num=cfg.repeat_num,
-                d_repeat_num=cfg.d_repeat_num, batch_size=cfg.batch_size,
-                generator_params=gan.generator.count_params(), critic_params=gan.critic.count_params(),
-                train_steps=steps, train_s_per_iter=round(train_s / steps, 4),
-                train_iters_per_s=round(steps / train_s, 3), train_images_per_s=round(steps * cfg.batch_size / train_s, 1),
-                inference_images_per_s=round(infer, 1), pipeline_images_per_s=round(pipe, 1),
-                decode_images_per_s=round(decode, 1),
-                peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
-                train_step_traces=gan.train_step_traces)
+    s_iter = step / cfg.n_critic
+    rec = dict(config=spec, convs=convs, xla=xla, jit_compile=bool(gan.jit_compile), precision=precision,
+               image_size=cfg.image_size, batch_size=cfg.batch_size, n_critic=cfg.n_critic,
+               generator_params=gan.generator.count_params(), critic_params=gan.critic.count_params(),
+               timed_steps=steps, first_step_s=round(first, 2), train_s_per_step=round(step, 4),
+               train_s_per_iter=round(s_iter, 4), train_iters_per_s=round(1 / s_iter, 3),
+               train_images_per_s=round(2 * cfg.batch_size / s_iter, 1),
+               gflop_per_iter=round(flops / cfg.n_critic / 1e9, 2),
+               gflop_per_iter_by_op={k: round(v / cfg.n_critic / 1e9, 2) for k, v in sorted(by.items())},
+               train_gflops_per_s=round(flops / step / 1e9, 1), peak_gflops_per_s=round(peak, 1),
+               utilisation=round(flops / step / 1e9 / peak, 3),
+               inference_images_per_s=round(infer, 1), pipeline_images_per_s=round(pipe, 1),
+               peak_rss_mb=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+               train_step_traces=gan.train_step_traces)
+    rec['pipeline_x_training'] = round(rec['pipeline_images_per_s'] / rec['train_images_per_s'], 1)
+    rec['inference_x_training'] = round(rec['inference_images_per_s'] / rec['train_images_per_s'], 1)
+    if tf.config.list_physical_devices('GPU'):
+        rec['gpu_peak_mb'] = round(tf.config.experimental.get_memory_info('GPU:0')['peak'] / 2**20, 1)
+    return rec
 
 def machine():
     from anomalypro.core import tf
+    import keras
     onednn = os.environ.get('TF_ENABLE_ONEDNN_OPTS', '1') != '0'
-    return dict(python=platform.python_version(), cpus=os.cpu_count(), tensorflow=tf.__version__,
-                gpus=len(tf.config.list_physical_devices('GPU')), onednn=onednn, machine=platform.machine())
+    gpus = tf.config.list_physical_devices('GPU')
+    names = [tf.config.experimental.get_device_details(g).get('device_name', '?') for g in gpus]
+    return dict(python=platform.python_version(), cpus=os.cpu_count(), tensorflow=tf.__version__, keras=keras.__version__,
+                gpus=names, onednn=onednn, machine=platform.machine(), processor=platform.processor() or None)
+
+COLS = ['config', 'convs', 'xla', 'precision', 'train_s_per_iter', 'train_images_per_s', 'gflop_per_iter', 'train_gflops_per_s',
+        'peak_gflops_per_s', 'utilisation', 'inference_images_per_s', 'pipeline_images_per_s', 'peak_rss_mb']
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--configs', nargs='*', default=DEFAULT, help='preset@size, e.g. cpu@64 paper@128')
-    ap.add_argument('--steps', type=int, default=20, help='timed training iterations per configuration')
-    ap.add_argument('--infer', type=int, default=512, help='images scored for the inference figure')
+    ap.add_argument('--steps', type=int, default=6, help='timed training steps (n_critic iterations each) per configuration; paper@* uses 2')
+    ap.add_argument('--infer', type=int, default=256, help='images scored for the inference figure')
+    ap.add_argument('--convs', choices=['fast', 'keras'], default='fast', help="the generator's and critic's conv layers")
+    ap.add_argument('--xla', choices=['auto', 'on', 'off'], default='auto', help='jit_compile of the training step')
+    ap.add_argument('--precision', choices=['float32', 'mixed_float16', 'mixed_bfloat16'], default='float32')
     ap.add_argument('--json', help='also write all records to this file')
     ap.add_argument('--one', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.steps, args.infer))); return
+        print(json.dumps(run_one(args.one, args.steps, args.infer, args.convs, args.xla, args.precision))); return
     recs = []
     for spec in args.configs:
-        p = subprocess.run([sys.executable, __file__, '--one', spec, '--steps', str(args.steps), '--infer', str(args.infer)],
-                           capture_output=True, text=True)
+        steps = min(args.steps, 2) if spec.startswith('paper') and not os.environ.get('BENCH_FULL') else args.steps
+        p = subprocess.run([sys.executable, __file__, '--one', spec, '--steps', str(steps), '--infer', str(args.infer),
+                            '--convs', args.convs, '--xla', args.xla, '--precision', args.precision], capture_output=True, text=True)
         if p.returncode:
             print(f'{spec}: failed\n{p.stderr[-3000:]}', file=sys.stderr); continue
         rec = json.loads(p.stdout.strip().splitlines()[-1])
         recs.append(rec); print(json.dumps(rec), flush=True)
     m = machine()
     print(f"\nmachine: {json.dumps(m)}")
-    cols = ['config', 'train_s_per_iter', 'train_images_per_s', 'inference_images_per_s', 'pipeline_images_per_s',
-            'decode_images_per_s', 'peak_rss_mb']
-    print(' | '.join(cols)); print(' | '.join('---' for _ in cols))
-    for r in recs: print(' | '.join(str(r[c]) for c in cols))
+    print('| ' + ' | '.join(COLS) + ' |'); print('|' + '---|' * len(COLS))
+    for r in recs: print('| ' + ' | '.join(str(r[c]) for c in COLS) + ' |')
     if args.json:
         with open(args.json, 'w') as f: json.dump(dict(machine=m, records=recs), f, indent=1)
 

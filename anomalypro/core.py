@@ -97,7 +97,7 @@ class Config:
     # execution (how, not what: a run may resume under another strategy or precision)
     strategy:str='auto'     # tf.distribute strategy: 'auto', 'mirrored', 'multiworker' or 'none' (see the trainer)
     precision:str='float32' # 'float32', 'mixed_float16' (GPU, with loss scaling) or 'mixed_bfloat16'
-    jit_compile:str='auto'  # XLA-compile the training step: 'on', 'off', or 'auto' (on, except under a tf.distribute strategy)
+    jit_compile:str='auto'  # XLA-compile the training step: 'on', 'off', or 'auto' (Keras: on with a GPU and one device)
 
     def __post_init__(self): self.validate()
 
@@ -177,7 +177,7 @@ class Config:
 PRESETS = {
     'paper': dict(),
     'cpu': dict(image_size=64, conv_dim=16, repeat_num=4, d_conv_dim=32, d_repeat_num=4, iterations=2000,
-                decay_iters=1000, lr_update_step=100, log_every=50, checkpoint_every=250, sample_every=500),
+                decay_iters=1000, lr_update_step=100, log_every=50, checkpoint_every=250, sample_every=500, jit_compile='on'),
     'quick': dict(image_size=32, conv_dim=8, repeat_num=1, d_conv_dim=8, d_repeat_num=3, batch_size=4, iterations=20,
                   decay_iters=10, lr_update_step=2, log_every=2, checkpoint_every=10, sample_every=10, jit_compile='off'),
 }

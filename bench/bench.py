@@ -17,7 +17,9 @@ What each figure is (one JSON record per configuration, then a table):
   so the utilisation is, if anything, an underestimate. `train_gflops_per_s` = FLOPs per step / median step time.
 - peak: the best of 5 timed float32 matrix products of 1024, 2048 and 4096 squared, measured in the same process just
   before training; `utilisation` = train_gflops_per_s / peak_gflops_per_s.
-- inference images/s: `HealthyGAN.score` (the compiled generator, batches of 64) on 512 images.
+- inference images/s: `HealthyGAN.score` (the compiled generator, batches of 64) on 256 images;
+  `flop_bound_inference_x_training` is the ratio inference images/s : training images/s that the FLOP counts allow
+  at equal FLOP/s (training FLOPs per image / one generator pass).
 - pipeline images/s: the training input stream (`train_dataset`: uint8 store -> float pairs, flips, grouping),
   consumed alone, counting both images of every pair.
 - peak memory: the process's maximum resident set (training, scoring and the test arrays together); on a GPU also
@@ -30,12 +32,9 @@ import argparse, json, os, platform, resource, statistics, subprocess, sys, time
 
 DEFAULT = ['cpu@64', 'cpu@128', 'paper@128']
 
-def step_flops(gan, spec):
-    "FLOPs of one traced training step: convolutions, their gradients and matrix products (2 x multiply-adds)"
+def graph_flops(g):
+    "FLOPs of a traced graph: convolutions, their gradients and matrix products (2 x multiply-adds); (total, by op type)"
     import numpy as np
-    from anomalypro.core import tf
-    g = tf.function(gan.train_step).get_concrete_function(spec).graph
-    gan.train_step_traces -= 1   # this trace is the benchmark's, not the trainer's
     total, by = 0.0, {}
     def n(shape): return float(np.prod([int(d) for d in shape]))
     for op in g.get_operations():
@@ -50,6 +49,20 @@ def step_flops(gan, spec):
         else: continue
         total += f; by[t] = by.get(t, 0) + f
     return total, by
+
+def step_flops(gan, spec):
+    "FLOPs of one training step"
+    from anomalypro.core import tf
+    g = tf.function(gan.train_step).get_concrete_function(spec).graph
+    gan.train_step_traces -= 1   # this trace is the benchmark's, not the trainer's
+    return graph_flops(g)
+
+def inference_flops(gan):
+    "FLOPs of the generator's forward pass on one image"
+    from anomalypro.core import tf
+    c = gan.cfg
+    f = tf.function(lambda x: gan.generator(x, training=False))
+    return graph_flops(f.get_concrete_function(tf.TensorSpec((1, c.image_size, c.image_size, c.channels), tf.float32)).graph)[0]
 
 def matmul_peak():
     "Best float32 matrix-product FLOP/s of this machine, over sizes 1024, 2048, 4096 (GFLOP/s)"
@@ -72,7 +85,8 @@ def run_one(spec, steps, infer_n, convs, xla, precision):
     from anomalypro.trainer import HealthyGAN, train_dataset
     name, size = spec.split('@')
     cfg = preset(name, image_size=int(size), iterations=100_000, decay_iters=1000, checkpoint_every=1000, sample_every=1000,
-                 log_every=preset(name).n_critic, jit_compile=xla, precision=precision, strategy='none')
+                 log_every=preset(name).n_critic, jit_compile=preset(name).jit_compile if xla == 'preset' else xla,
+                 precision=precision, strategy='none')
     rng = np.random.default_rng(0)
     n_img = 256
     a = rng.integers(0, 256, (n_img, cfg.image_size, cfg.image_size, cfg.channels), dtype=np.uint8)
@@ -115,6 +129,10 @@ def run_one(spec, steps, infer_n, convs, xla, precision):
                train_step_traces=gan.train_step_traces)
     rec['pipeline_x_training'] = round(rec['pipeline_images_per_s'] / rec['train_images_per_s'], 1)
     rec['inference_x_training'] = round(rec['inference_images_per_s'] / rec['train_images_per_s'], 1)
+    # what the FLOPs allow: training costs gflop_per_iter per 2 x batch images, inference one generator pass per image
+    rec['inference_gflop_per_image'] = round(inference_flops(gan) / 1e9, 3)
+    rec['flop_bound_inference_x_training'] = round(flops / cfg.n_critic / (2 * cfg.batch_size) / 1e9 / rec['inference_gflop_per_image'], 1)
+    rec['inference_gflops_per_s'] = round(infer * rec['inference_gflop_per_image'], 1)
     if tf.config.list_physical_devices('GPU'):
         rec['gpu_peak_mb'] = round(tf.config.experimental.get_memory_info('GPU:0')['peak'] / 2**20, 1)
     return rec
@@ -129,7 +147,8 @@ def machine():
                 gpus=names, onednn=onednn, machine=platform.machine(), processor=platform.processor() or None)
 
 COLS = ['config', 'convs', 'xla', 'precision', 'train_s_per_iter', 'train_images_per_s', 'gflop_per_iter', 'train_gflops_per_s',
-        'peak_gflops_per_s', 'utilisation', 'inference_images_per_s', 'pipeline_images_per_s', 'peak_rss_mb']
+        'peak_gflops_per_s', 'utilisation', 'inference_images_per_s', 'inference_x_training', 'flop_bound_inference_x_training',
+        'pipeline_images_per_s', 'pipeline_x_training', 'peak_rss_mb']
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -137,7 +156,8 @@ def main():
     ap.add_argument('--steps', type=int, default=6, help='timed training steps (n_critic iterations each) per configuration; paper@* uses 2')
     ap.add_argument('--infer', type=int, default=256, help='images scored for the inference figure')
     ap.add_argument('--convs', choices=['fast', 'keras'], default='fast', help="the generator's and critic's conv layers")
-    ap.add_argument('--xla', choices=['auto', 'on', 'off'], default='auto', help='jit_compile of the training step')
+    ap.add_argument('--xla', choices=['preset', 'auto', 'on', 'off'], default='preset',
+                    help="jit_compile of the training step (default: the preset's: on for cpu, auto for paper)")
     ap.add_argument('--precision', choices=['float32', 'mixed_float16', 'mixed_bfloat16'], default='float32')
     ap.add_argument('--json', help='also write all records to this file')
     ap.add_argument('--one', help=argparse.SUPPRESS)

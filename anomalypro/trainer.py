@@ -9,7 +9,7 @@ from __future__ import annotations
 import os, sys, io, json, csv, contextlib, hashlib, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
-from .core import Config, preset, seed_everything, learning_rate, make_run_dir, tf, keras, AnomalyProError
+from .core import Config, CHOICES, preset, seed_everything, learning_rate, make_run_dir, tf, keras, AnomalyProError
 from .model import build_generator, build_critic, precision_scope, use_fast_gradients
 from .losses import (critic_loss, gradient_penalty, generator_adv_loss, identity_loss,
                                 reconstruction_loss, mask_loss)
@@ -32,8 +32,8 @@ def _n_tasks(tfc): return sum(len(v) for v in (tfc.get('cluster') or {}).values(
 
 def make_strategy(name:str='auto'): # 'auto', 'mirrored', 'multiworker' or 'none'
     "The `tf.distribute.Strategy` called `name`"
-    if name not in ('auto', 'mirrored', 'multiworker', 'none'):
-        raise AnomalyProError(f"unknown strategy {name!r}; choose auto, mirrored, multiworker or none")
+    if name not in CHOICES['strategy']:
+        raise AnomalyProError(f"unknown strategy {name!r}; choose one of {', '.join(CHOICES['strategy'])}")
     tfc = _tf_config()
     if name == 'multiworker' or (name == 'auto' and _n_tasks(tfc) > 1):
         if not tfc.get('cluster') or not tfc.get('task'):
@@ -109,7 +109,7 @@ class HealthyGAN(keras.Model):
         # CPU for that small model, slower for the paper's (bench/README.md)
         distributed = getattr(self, '_distribute_strategy', None) is not None
         jit = {'on': True, 'off': False, 'auto': 'auto'}[c.jit_compile]
-        if jit and distributed:
+        if jit is True and distributed:
             warnings.warn("jit_compile='on' is ignored under a tf.distribute strategy: Keras does not XLA-compile a multi-replica step")
             jit = False
         kwargs.setdefault('jit_compile', jit)
@@ -284,8 +284,13 @@ def _state_groups(gan):
               'g_optimizer': _inner(gan.g_optimizer).variables, 'd_optimizer': _inner(gan.d_optimizer).variables,
               'iteration': [gan.iteration]}
     for g, opt in (('g_loss_scale', gan.g_optimizer), ('d_loss_scale', gan.d_optimizer)):
-        if _own(opt): groups[g] = _own(opt)
+        own = _own(opt)
+        if own: groups[g] = own
     return groups
+
+def _state_arrays(gan):
+    "The training state as named numpy arrays, `group/index` -> array (what a checkpoint holds)"
+    return {f'{g}/{i:04d}': np.asarray(v.numpy() if hasattr(v, 'numpy') else v) for g, vs in _state_groups(gan).items() for i, v in enumerate(vs)}
 
 def _sha256(path):
     h = hashlib.sha256()
@@ -310,7 +315,7 @@ def save_checkpoint(gan, folder):
     "Write the full training state atomically to `folder/ckpt-<iteration>.npz` (+ `.json` with its checksum)"
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     step = int(gan.iteration.numpy())
-    arrays = {f'{g}/{i:04d}': np.asarray(v.numpy() if hasattr(v, 'numpy') else v) for g, vs in _state_groups(gan).items() for i, v in enumerate(vs)}
+    arrays = _state_arrays(gan)
     path = folder/f'ckpt-{step:09d}.npz'
     bad = [k for k, a in arrays.items() if a.dtype.kind == 'f' and not np.isfinite(a).all()]
     if bad: raise NonFiniteLossError(f"refusing to write {path}: the training state at iteration {step} holds NaN or infinite "

@@ -3,7 +3,7 @@
 
     python bench/bench.py                                  # cpu@64, cpu@128, paper@128; one subprocess each
     python bench/bench.py --configs cpu@128 --steps 10     # one configuration, more timed steps
-    python bench/bench.py --convs keras                    # Keras' own conv layers (the "before" of the fast gradients)
+    python bench/bench.py --convs keras                    # Keras' own conv gradients (the "before" of the fast ones)
     python bench/bench.py --xla on --precision mixed_bfloat16
     python bench/bench.py --json out.json                  # also write the records
 
@@ -79,9 +79,7 @@ def matmul_peak():
 def run_one(spec, steps, infer_n, convs, xla, precision):
     import numpy as np
     from anomalypro.core import preset, tf, keras
-    if convs == 'keras':   # the "before": Keras' own conv layers, without the fast gradients
-        import anomalypro.model as M
-        M.FastConv2D, M.FastConv2DTranspose = keras.layers.Conv2D, keras.layers.Conv2DTranspose
+    from anomalypro.model import use_fast_gradients
     from anomalypro.trainer import HealthyGAN, train_dataset
     name, size = spec.split('@')
     cfg = preset(name, image_size=int(size), iterations=100_000, decay_iters=1000, checkpoint_every=1000, sample_every=1000,
@@ -100,6 +98,8 @@ def run_one(spec, steps, infer_n, convs, xla, precision):
     peak = matmul_peak()
     # training through Keras fit, as a run does; every step timed by a callback
     gan = HealthyGAN.create(cfg)
+    if convs == 'keras':   # the "before": Keras' own conv gradients (the layers fall back to Keras' ops)
+        for m in (gan.generator, gan.critic): use_fast_gradients(m, False)
     ds = train_dataset(cfg, a, b)
     flops, by = step_flops(gan, ds.element_spec)
     times = []

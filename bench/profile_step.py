@@ -21,15 +21,15 @@ def main():
     except ImportError: raise SystemExit("needs xprof: pip install 'anomalypro[bench]' (or pip install xprof)")
     import numpy as np
     from anomalypro.core import preset, tf, keras
-    if args.convs == 'keras':
-        import anomalypro.model as M
-        M.FastConv2D, M.FastConv2DTranspose = keras.layers.Conv2D, keras.layers.Conv2DTranspose
+    from anomalypro.model import use_fast_gradients
     from anomalypro.trainer import HealthyGAN, train_dataset
     name, size = args.config.split('@')
     cfg = preset(name, image_size=int(size), iterations=100_000, decay_iters=1000, checkpoint_every=1000, sample_every=1000,
                  log_every=preset(name).n_critic, jit_compile=args.xla, strategy='none')
     a = np.random.default_rng(0).integers(0, 256, (64, cfg.image_size, cfg.image_size, cfg.channels), dtype=np.uint8)
     gan = HealthyGAN.create(cfg)
+    if args.convs == 'keras':   # Keras' own conv gradients (the layers fall back to Keras' ops)
+        for m in (gan.generator, gan.critic): use_fast_gradients(m, False)
     ds = train_dataset(cfg, a, a)
     gan.fit(ds, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)   # trace, compile, warm up
     with tempfile.TemporaryDirectory() as logdir:

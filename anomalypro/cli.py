@@ -46,7 +46,7 @@ def reproduce(experiments=DEFAULT_EXPERIMENTS, # experiment names
               log=print): # where progress messages go
     "Run experiment notebooks with papermill; returns dict(ok=..., skipped=..., failed=..., table=DataFrame or None)"
     import papermill as pm
-    from anomalypro.experiments import experiment_data_dir, data_missing, results_table, EXPERIMENTS
+    from anomalypro.experiments import experiment_data_dir, data_missing, results_table, selectors_table, EXPERIMENTS
     nbdir = find_notebooks(notebooks); runs = Path(runs)
     ok, skipped, failed = {}, {}, {}
     for exp in experiments:
@@ -75,19 +75,29 @@ def reproduce(experiments=DEFAULT_EXPERIMENTS, # experiment names
     if table is not None:
         for where in [runs] + ([Path(publish)] if publish else []):
             where.mkdir(parents=True, exist_ok=True)
+            sel = selectors_table(done)
             table.to_csv(where/f'results-{params}.csv', index=False)
-            (where/f'results-{params}.md').write_text(_markdown(table, params, skipped, failed))
+            sel.to_csv(where/f'selectors-{params}.csv', index=False)
+            (where/f'results-{params}.md').write_text(_markdown(table, params, skipped, failed, sel))
     return dict(ok=ok, skipped=skipped, failed=failed, table=table)
 
-def _markdown(table, params, skipped, failed):
-    "The results table as Markdown, with what was skipped or failed"
-    show = table.drop(columns=['run']).fillna('')
+def _md_table(df):
+    show = df.fillna('')
     head = '| ' + ' | '.join(show.columns) + ' |\n|' + '---|' * len(show.columns) + '\n'
-    body = ''.join('| ' + ' | '.join(str(v) for v in r) + ' |\n' for r in show.itertuples(index=False))
+    return head + ''.join('| ' + ' | '.join(f'{v:.3f}' if isinstance(v, float) else str(v) for v in r) + ' |\n' for r in show.itertuples(index=False))
+
+def _markdown(table, params, skipped, failed, selectors=None):
+    "The results table (and the selectors' table) as Markdown, with what was skipped or failed"
     notes = ''.join(f'- skipped: {v}\n' for v in skipped.values()) + ''.join(f'- FAILED {k}: {v}\n' for k, v in failed.items())
+    sel = '' if selectors is None or selectors.empty else (
+        "\n## Checkpoint selectors\n\nThe test AUC of the checkpoint (and score variant) each selector picks; `evaluated` marks "
+        "the one evaluated above. `hindsight` is the best test AUC over every checkpoint: what a perfect choice would give, "
+        f"never used to choose.\n\n{_md_table(selectors)}")
     return (f"# Results, parameter set `{params}`\n\nAUC and metrics with 95% bootstrap intervals. *paper protocol*: threshold "
             f"where sensitivity = specificity chosen on the test set itself (as the paper; optimistic). *validation "
-            f"protocol*: the same rule on the validation split, applied to test.\n\n{head}{body}\n{notes}")
+            f"protocol*: the same rule on the validation split, applied to test. HealthyGAN's checkpoint, score variant and "
+            f"patient aggregation, and every baseline's score, are chosen on the validation split; every baseline is computed "
+            f"on the same split.\n\n{_md_table(table.drop(columns=['run']))}\n{notes}{sel}")
 
 # %% ../nbs/08_cli.ipynb #64584d17
 def _fmt(v): return f"{v['value']:.3f}" + (f" [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" if v.get('ci_low') is not None else '')

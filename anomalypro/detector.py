@@ -17,6 +17,7 @@ from .datasets import normalise_volume, to_square_slice, _slice_indices
 from .pipeline import check_images
 from .model import MaskComposite  # registers the generator's layer, so that `.keras` files load
 from . import evaluate as ev
+from .scores import map_scores, aggregate_patients, SCORE_VARIANTS
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'BUNDLE_FILES', 'CODE_CLASSES', 'CXR_EXPERIMENTS', 'VOLUME_EXTS', 'BundleError',
@@ -156,12 +157,19 @@ class AnomalyDetector:
             xb = np.ascontiguousarray(x[i:i + batch_size], np.float32)
             yield (xb, *(t.numpy() for t in self._fn(tf.constant(xb))))
 
-    def score_maps(self, images, batch_size:int=64):
-        "Scores and anomaly maps (N x S x S, `|x - out| / 2` over channels) of model inputs"
-        s, m = [], []
-        for xb, out, _, _ in self._batches(self._ready(images), batch_size):
-            m.append(np.abs(xb - out).mean(-1) / 2); s.append(m[-1].mean((1, 2)))
-        return np.concatenate(s), np.concatenate(m)
+    @property
+    def score_variant(self): return self.threshold_info.get('score_variant', 'paper')
+
+    def score_maps(self, images, batch_size:int=64,
+                   with_paper:bool=False): # also return the paper's score, `mean |x - out| / 2`
+        "Scores (the bundle's score variant) and anomaly maps (N x S x S, `|x - out| / 2` over channels) of model inputs"
+        s, m, sp, v = [], [], [], self.score_variant
+        for xb, out, mask, _ in self._batches(self._ready(images), batch_size):
+            m.append(np.abs(xb - out).mean(-1) / 2)
+            vs = dict(paper=m[-1].mean((1, 2), dtype=np.float64)) if v == 'paper' else map_scores(m[-1], xb, mask)
+            s.append(vs[v]); sp.append(vs['paper'])
+        s, m = np.concatenate(s), np.concatenate(m)
+        return (s, m, np.concatenate(sp)) if with_paper else (s, m)
 
     def translate(self, images, batch_size:int=64):
         "The healthy translation of model inputs: (out, mask, raw), numpy arrays"
@@ -170,7 +178,7 @@ class AnomalyDetector:
 
     def score(self, images, # model inputs (N x S x S x C), or file path(s): images and NIfTI volumes
               batch_size:int=64):
-        "Anomaly score per image, `mean |x - out(x)| / 2` (a volume's is the mean of its slices')"
+        "Anomaly score per image with the bundle's score variant (`paper`: `mean |x - out(x)| / 2`); a volume's aggregates its slices'"
         if _is_path(images): images = [images]
         if not (isinstance(images, (list, tuple)) and images and all(_is_path(p) for p in images)):
             return self.score_maps(images, batch_size)[0]
@@ -178,7 +186,7 @@ class AnomalyDetector:
         out = np.zeros(len(images))
         if flat: out[flat] = self.score_maps(np.stack([self.read(images[i]) for i in flat]), batch_size)[0]
         for i, p in enumerate(images):
-            if _is_volume(p): out[i] = self.score_maps(self.read_volume(p)[0], batch_size)[0].mean()
+            if _is_volume(p): out[i] = self.aggregate_slices(self.score_maps(self.read_volume(p)[0], batch_size)[0])
         return out
 
     def heatmap(self, image): # one model input (S x S x C), or a 2-D image file
@@ -191,6 +199,12 @@ class AnomalyDetector:
         if self.threshold is None: raise AnomalyProError("this detector has no threshold (threshold.json); score instead")
         s = x if isinstance(x, np.ndarray) and x.ndim == 1 else self.score(x, batch_size)
         return np.asarray(s, float) >= self.threshold
+
+    def aggregate_slices(self, slice_scores):
+        "A volume's score from its slice scores: the bundle's patient aggregation (`mean`, the paper's, or `top<k>`)"
+        how = (self.threshold_info.get('patient') or {}).get('aggregation', 'mean')
+        s = np.sort(np.asarray(slice_scores, float))[::-1]
+        return float(s.mean() if how == 'mean' else s[:int(how[3:])].mean())
 
     @property
     def heatmap_vmax(self): return self.threshold_info.get('heatmap_vmax') or 10 * (self.threshold or 0.01)
@@ -304,9 +318,10 @@ not validated for diagnosis; scores are only meaningful on images like the train
 
 ## Model
 HealthyGAN generator (Siddiquee et al., SASHIMI 2022): {c.image_size} x {c.image_size} px, {c.channels} channel(s), width {c.conv_dim},
-{c.repeat_num} residual blocks; critic width {c.d_conv_dim}, {c.d_repeat_num} convs. Score = mean |x - out(x)| / 2.
+{c.repeat_num} residual blocks; critic width {c.d_conv_dim}, {c.d_repeat_num} convs. Anomaly map = |x - out(x)| / 2; image score:
+`{det.score_variant}` (chosen on the validation split; `paper` = the map's mean, the published score).
 Trained {tr.get('iterations_trained', '?')} of {c.iterations} iterations (batch {c.batch_size}, seed {c.seed}); checkpoint used:
-{tr.get('checkpoint', '?')} (iteration {tr.get('checkpoint_step', '?')}; `best_val` = best validation AUC, the test set is not used to choose).
+{tr.get('checkpoint', '?')} (iteration {tr.get('checkpoint_step', '?')}; `val_auc` = best validation AUC, `aucp` = best AUCp without labels, the test set is not used to choose).
 
 ## Training data
 Source: {data.get('source', '?')} (`{data.get('experiment', '?')}`). B = known healthy, A = mixed (labels unused), val and test labelled.
@@ -368,8 +383,11 @@ def detector_from_run(run_dir, # a run folder written by `run_experiment` (confi
     js = lambda n: json.loads((run_dir/n).read_text()) if (run_dir/n).exists() else {}
     m, args = js('metrics.json'), js('train_args.json')
     params = yaml.safe_load((run_dir/'params.yaml').read_text()) if (run_dir/'params.yaml').exists() else {}  # a `reproduce` run
-    best = run_dir/'generator-best.keras'
-    gpath = best if m.get('checkpoint', 'best_val' if best.exists() else 'last') == 'best_val' else run_dir/'generator.keras'
+    files = {'best_val': 'generator-best.keras', 'val_auc': 'generator-best.keras', 'aucp': 'generator-best-aucp.keras',
+             'aucp_train': 'generator-best-aucp_train.keras', 'last': 'generator.keras'}
+    ck = m.get('checkpoint', 'val_auc' if (run_dir/files['val_auc']).exists() else 'last')
+    if ck not in files: raise AnomalyProError(f"{run_dir}/metrics.json: unknown checkpoint selector {ck!r}; known: {sorted(files)}")
+    gpath = run_dir/files[ck]
     gen = keras.saving.load_model(check_keras_file(gpath), safe_mode=True, compile=False)
     exp = m.get('experiment') or args.get('experiment') or 'folders'
     opts = args.get('options') or (params or {}).get('OPTIONS') or {}
@@ -378,7 +396,13 @@ def detector_from_run(run_dir, # a run folder written by `run_experiment` (confi
     elif (run_dir/'scores.csv').exists():
         sc = pd.read_csv(run_dir/'scores.csv'); val = sc[sc['set'] == 'val']
         thr = _threshold_info(val, what)
-        if 'patient' in m: thr['patient'] = _threshold_info(ev.patient_scores(val), what, 'patient (mean of slice scores)')
+        variant = m.get('score_variant', 'paper')
+        if variant not in SCORE_VARIANTS: raise AnomalyProError(f"{run_dir}/metrics.json: unknown score variant {variant!r}")
+        thr.update(score_variant=variant, score_variant_chosen_on='the validation split (highest AUC; AUCp for the aucp selectors)'
+                   if variant != 'paper' or 'score_variant' in m else 'the paper\'s score (run without score variants)')
+        if 'patient' in m:
+            agg = m.get('patient_aggregation', 'mean')
+            thr['patient'] = dict(_threshold_info(aggregate_patients(val, agg), what, f'patient ({agg} of slice scores)'), aggregation=agg)
     else: raise AnomalyProError(f"{run_dir}: no scores.csv with validation scores to choose a threshold on: pass threshold=")
     det = AnomalyDetector(gen, cfg, thr, preprocessing_for(cfg, exp, opts.get('slices')))
     if data is not None:
@@ -410,6 +434,10 @@ def _config(config, overrides, old):
         raise ConfigError(f"resume: the configuration differs from the run's config.yaml ({diff}); resume with the same one, or train into a new folder")
     return cfg
 
+def _selector(exp, ddir):
+    "The checkpoint selector: AUCp (label-free) for own folders without a labelled val/ split, else the validation AUC"
+    return 'aucp' if exp == 'folders' and not (Path(ddir)/'val'/'normal').is_dir() else 'val_auc'
+
 def train_detector(data=None, # 'folders:DIR', a folder in the own-folders layout, or an experiment name; None when resuming
           out='runs/detector', # the run folder; the bundle goes to `out/model`
           config=None, # a preset name, a YAML file or a `Config` (default 'cpu'; when resuming: the run's own)
@@ -424,7 +452,7 @@ def train_detector(data=None, # 'folders:DIR', a folder in the own-folders layou
           log=print, # where messages go
           **overrides): # configuration values, e.g. iterations=500
     "Train a detector on a data source into `out`; returns it (saved to `out/model`), or None when stopped early"
-    from anomalypro.experiments import prepare_data, run_experiment, ValidationMonitor
+    from anomalypro.experiments import prepare_data, run_experiment, CheckpointMonitor, monitor_sets
     from anomalypro.trainer import HealthyGAN, fit_run, list_checkpoints
     out = Path(out); args_f, has_run = out/'train_args.json', bool(list_checkpoints(out/'checkpoints'))
     if has_run and not resume:
@@ -447,12 +475,11 @@ def train_detector(data=None, # 'folders:DIR', a folder in the own-folders layou
     args_f.write_text(json.dumps(dict(args, experiment=exp, data_dir=None if ddir is None else str(Path(ddir).resolve())), indent=1))
     (out/'run_info.json').write_text(json.dumps(run_info(experiment=exp, data=args['data']), indent=1))
     if stop_after is not None and stop_after < cfg.iterations:
-        gan = HealthyGAN.create(cfg); fv, xv, _ = data.set('val')
-        fit_run(gan, data.set('A')[1], data.set('B')[1], out, iterations=stop_after, progress=progress,
-                callbacks=[ValidationMonitor(xv, fv['label'].to_numpy(), out)])
+        gan = HealthyGAN.create(cfg); _, xb, xa, mon = monitor_sets(data, seed=cfg.seed)   # the split run_experiment uses
+        fit_run(gan, xa, xb, out, iterations=stop_after, progress=progress, callbacks=[CheckpointMonitor(out, **mon)])
         log(f"stopped at iteration {int(gan.iteration.numpy())} of {cfg.iterations}; continue with: anomalypro train --resume --out {out}")
         return None
-    run_experiment(data, cfg, out, n_boot=n_boot, progress=progress)
+    run_experiment(data, cfg, out, n_boot=n_boot, progress=progress, select=_selector(exp, ddir))
     det = detector_from_run(out, data=data)
     det.save(out/'model', overwrite=True)
     return det

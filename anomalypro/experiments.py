@@ -6,7 +6,7 @@ Docs: https://anomalypro.github.io/anomalypro/experiments.html.md"""
 
 # %% ../nbs/07_experiments.ipynb #4bdca58a
 from __future__ import annotations
-import os, json, shutil, math, warnings
+import os, json, shutil, math, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -17,12 +17,13 @@ from .datasets import (load_kermany, load_covidx, covidx_protocol, load_nih, loa
                                  load_folders, make_protocol, protocol_counts)
 from .lesions import add_lesions
 from .demo import demo_dataset, get_cache_dir
-from .trainer import HealthyGAN, fit_run, save_model_atomic
+from .trainer import HealthyGAN, fit_run, save_model_atomic, _write_text_atomic
+from .scores import map_scores, aucp, aggregate_patients, choose_on_validation, select_checkpoint, SELECTORS, PATIENT_AGGREGATIONS
 from . import evaluate as ev, plots
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'default_data_root', 'experiment_data_dir', 'data_missing', 'ExperimentData', 'prepare_data',
-           'ValidationMonitor', 'run_experiment', 'results_table']
+           'CheckpointMonitor', 'monitor_sets', 'run_baselines', 'run_experiment', 'results_table', 'selectors_table']
 
 # %% ../nbs/07_experiments.ipynb #ed46629f
 EXPERIMENTS = {
@@ -193,110 +194,284 @@ def prepare_data(experiment:str, # one of `EXPERIMENTS`
     return ExperimentData(experiment, frame, np.asarray(images), masks, patient).check()
 
 # %% ../nbs/07_experiments.ipynb #5967a121
-class ValidationMonitor(keras.callbacks.Callback):
-    "Score the validation set every `checkpoint_every` iterations; log `val_auc`; keep the best generator"
-    def __init__(self, images, labels, run_dir):
-        super().__init__(); self.images, self.labels, self.path = images, np.asarray(labels), Path(run_dir)/'generator-best.keras'
-        self.best = -np.inf
+_BEST_FILES = dict(val_auc='generator-best.keras', aucp='generator-best-aucp.keras', aucp_train='generator-best-aucp_train.keras')
+
+def _anomaly_maps(x, out): return np.abs(to_float(x) - out).mean(-1) / 2
+
+def _variant_scores(gan, x):
+    "Every score variant of the generator's anomaly maps of `x`, and the maps, masks and outputs"
+    out, mask, _ = gan.translate(x)
+    maps = _anomaly_maps(x, out)
+    return map_scores(maps, to_float(x), mask), maps, mask, out
+
+class CheckpointMonitor(keras.callbacks.Callback):
+    "At every checkpoint: each score variant's validation AUC, AUCp and (hindsight only) test AUC into `checkpoints.csv`; keep each selector's best generator"
+    def __init__(self, run_dir, # the run folder
+                 val=None, # (images, labels) of the validation split, or None (no labels: AUCp only)
+                 healthy=None, # held-aside healthy images (never trained on), for `aucp`
+                 train_healthy=None, # a sample of B's training images, for `aucp_train`
+                 unannotated=None, # a sample of A's images, the positives of AUCp
+                 test=None): # (images, labels) of the test split: recorded as hindsight, never used to choose
+        super().__init__(); self.dir, self.val, self.test = Path(run_dir), val, test
+        self.healthy, self.train_healthy, self.unannotated = healthy, train_healthy, unannotated
+        self.path = self.dir/'checkpoints.csv'; self.rows, self.best = [], {}
+
     def on_train_begin(self, logs=None):
-        log = self.path.parent/'log.csv'
-        if self.path.exists() and log.exists():  # resuming: the best so far is in the log
-            v = pd.read_csv(log).get('val_auc')
-            if v is not None and v.notna().any(): self.best = float(v.max())
+        step = int(self.model.iteration.numpy())
+        self.rows = [r for r in pd.read_csv(self.path).to_dict('records') if r['step'] <= step] if self.path.exists() else []
+        self.best = {}
+        for sel, f in _BEST_FILES.items():   # resuming: the best so far, if its generator was kept
+            vals = [r[sel] for r in self.rows if pd.notna(r.get(sel))]
+            if vals and (self.dir/f).exists(): self.best[sel] = max(vals)
+
     def on_epoch_end(self, epoch, logs=None):
         c, step = self.model.cfg, int(self.model.iteration.numpy())
-        logs['val_auc'] = float('nan')
+        for k in ('val_auc', 'aucp', 'aucp_train'): logs[k] = float('nan')
         if step % c.checkpoint_every and step < c.iterations: return
-        a = ev.auc(self.labels, self.model.score(self.images))
-        logs['val_auc'] = a
-        if a > self.best:
-            self.best = a; save_model_atomic(self.model.generator, self.path)
+        sc = lambda x: None if x is None or not len(x) else _variant_scores(self.model, x)[0]
+        v, t = sc(None if self.val is None else self.val[0]), sc(None if self.test is None else self.test[0])
+        h, b, a = sc(self.healthy), sc(self.train_healthy), sc(self.unannotated)
+        rows = []
+        for name in (v or h or a or t):
+            r = dict(step=step, variant=name, val_auc=ev.auc(self.val[1], v[name]) if v else np.nan,
+                     aucp=aucp(h[name], a[name]) if h and a else np.nan,
+                     aucp_train=aucp(b[name], a[name]) if b and a else np.nan,
+                     test_auc_hindsight=ev.auc(self.test[1], t[name]) if t else np.nan)
+            rows.append(r)
+        self.rows = [r for r in self.rows if r['step'] != step] + rows
+        _write_text_atomic(self.path, pd.DataFrame(self.rows).to_csv(index=False))
+        paper = next(r for r in rows if r['variant'] == 'paper')
+        for k in ('val_auc', 'aucp', 'aucp_train'): logs[k] = paper[k]
+        for sel, f in _BEST_FILES.items():
+            best = max((r[sel] for r in rows if pd.notna(r[sel])), default=None)
+            if best is not None and best > self.best.get(sel, -np.inf):
+                self.best[sel] = best; save_model_atomic(self.model.generator, self.dir/f)
+                _write_text_atomic((self.dir/f).with_suffix('.json'), json.dumps(dict(selector=sel, step=step, value=best)))
+
+def monitor_sets(data:ExperimentData, # the experiment's data
+                 holdout:float=0.1, # fraction of B's subjects held aside (not trained on) as the known-healthy set of AUCp
+                 max_aucp:int=512, # at most this many images of A and of B's training images are scored for AUCp
+                 seed:int=0): # seeds the split and the samples
+    "(B's rows and images to train on, A, and the `CheckpointMonitor` keyword arguments) of an experiment"
+    fb, xb, _ = data.set('B'); fa, xa, _ = data.set('A'); fv, xv, _ = data.set('val'); ft, xt, _ = data.set('test')
+    rng = np.random.default_rng([seed, 7])
+    ids = (fb['subject'] if 'subject' in fb else pd.Series(range(len(fb)))).astype(str).to_numpy()
+    subj = np.unique(ids)
+    n_hold = max(1, int(round(holdout * len(subj)))) if holdout > 0 and len(subj) > 1 else 0
+    is_held = np.isin(ids, rng.permutation(subj)[:n_hold])
+    xb_train = xb[~is_held]
+    pick = lambda n: np.sort(rng.permutation(n)[:max_aucp])
+    kw = dict(val=(xv, fv['label'].to_numpy()), healthy=xb[is_held] if is_held.any() else None,
+              train_healthy=xb_train[pick(len(xb_train))], unannotated=xa[pick(len(xa))], test=(xt, ft['label'].to_numpy()))
+    return fb[~is_held].reset_index(drop=True), xb_train, xa, kw
+
+# %% ../nbs/07_experiments.ipynb #a7e1c3d2
+def _evaluate_candidates(fv, ft, cand_v:dict, cand_t:dict, patient:bool, seed:int, n_boot:int):
+    "Choose a score among `cand_v` on validation, then the patient aggregation on validation; evaluate both levels on test"
+    yv, yt = fv['label'].to_numpy(), ft['label'].to_numpy()
+    name, val_aucs = choose_on_validation(yv, cand_v)
+    r = dict(score=name, val_auc={k: float(v) for k, v in val_aucs.items()},
+             image=ev.evaluate_scores(yt, cand_t[name], yv, cand_v[name], seed=seed, n_boot=n_boot))
+    if patient:
+        pv = {h: aggregate_patients(fv.assign(score=cand_v[name]), h) for h in PATIENT_AGGREGATIONS}
+        agg, agg_aucs = choose_on_validation(pv['mean']['label'].to_numpy(), {h: pv[h]['score'].to_numpy() for h in pv})
+        pt = aggregate_patients(ft.assign(score=cand_t[name]), agg)
+        r.update(patient_aggregation=agg, patient_val_auc={k: float(v) for k, v in agg_aucs.items()},
+                 patient=ev.evaluate_scores(pt['label'].to_numpy(), pt['score'].to_numpy(), pv[agg]['label'].to_numpy(),
+                                            pv[agg]['score'].to_numpy(), seed=seed, n_boot=n_boot))
+    return r
+
+def _pixel(masks, maps, seed):
+    if masks is None or not masks.any(): return None
+    return dict(auroc=ev.pixel_auroc(masks, maps, seed=seed), **{f'best_dice_{k}': v for k, v in ev.best_dice(masks, maps).items()})
+
+def _slice_bins(frame, bins:int=8):
+    "Each slice's position in its volume, in `bins` equal bins (0 = the first slice of its subject)"
+    r = frame.groupby('subject')['slice'].rank(method='first').to_numpy() - 1
+    n = frame.groupby('subject')['slice'].transform('size').to_numpy()
+    return np.minimum((r * bins / n).astype(int), bins - 1)
+
+def run_baselines(data:ExperimentData, # the experiment's data
+                  xb_train, # B's training images (the GAN's)
+                  seed:int=0, # seeds the autoencoder and the bootstrap
+                  n_boot:int=1000, # bootstrap replicates
+                  ae_seconds:float=60., # the autoencoder's wall-clock training budget
+                  run_dir=None, # where to keep the fitted baselines (`baselines/`), if given
+                  progress:bool=False, # progress bar of the autoencoder
+                  b_frame=None): # B's training rows: with a `slice` column, also per-slice-position statistics
+    "Every baseline on the experiment's split, choices made on validation: {name: result}"
+    from anomalypro.baselines import mean_intensity, PixelStats, train_autoencoder, autoencoder_maps
+    fv, xv, _ = data.set('val'); ft, xt, mt = data.set('test')
+    ev_ = lambda cv, ct: _evaluate_candidates(fv, ft, cv, ct, data.patient_level, seed, n_boot)
+    mv, mtst = mean_intensity(xv), mean_intensity(xt)
+    res = dict(mean_intensity=ev_({'bright': mv, 'dark': -mv}, {'bright': mtst, 'dark': -mtst}))
+    ps = PixelStats.fit(xb_train)
+    zv, zt = ps.zmap(xv), ps.zmap(xt)
+    res['pixel_zscore'] = ev_(map_scores(zv, to_float(xv)), map_scores(zt, to_float(xt)))
+    res['pixel_zscore']['pixel'] = _pixel(mt, zt, seed)
+    if b_frame is not None and {'slice', 'subject'} <= set(b_frame) and 'slice' in fv:   # volumes: per slice position, a per-voxel z-score
+        gb, gv, gt = _slice_bins(b_frame), _slice_bins(fv), _slice_bins(ft)
+        groups = {k: i for k, i in pd.Series(gb).groupby(gb).indices.items() if len(i) >= 2}
+        if set(gv) | set(gt) <= set(groups):
+            st = {k: PixelStats.fit(xb_train[i]) for k, i in groups.items()}
+            def zs(g, x):
+                z = np.empty(x.shape[:3], np.float32)
+                for k, i in pd.Series(g).groupby(g).indices.items(): z[i] = st[k].zmap(x[i])
+                return z
+            zv, zt = zs(gv, xv), zs(gt, xt)
+            res['pixel_zscore_slice'] = ev_(map_scores(zv, to_float(xv)), map_scores(zt, to_float(xt)))
+            res['pixel_zscore_slice']['pixel'] = _pixel(mt, zt, seed)
+    ae, info = train_autoencoder(xb_train, seconds=ae_seconds, seed=seed, progress=progress)
+    av, at = autoencoder_maps(ae, xv), autoencoder_maps(ae, xt)
+    res['autoencoder'] = ev_(map_scores(av, to_float(xv)), map_scores(at, to_float(xt)))
+    res['autoencoder'].update(pixel=_pixel(mt, at, seed), training={k: v for k, v in info.items() if k != 'losses'})
+    if run_dir is not None:
+        bd = Path(run_dir)/'baselines'; bd.mkdir(parents=True, exist_ok=True)
+        ps.save(bd/'pixel_stats.npz'); save_model_atomic(ae, bd/'autoencoder.keras')
+        pd.DataFrame(dict(loss=info['losses'])).to_csv(bd/'autoencoder_loss.csv', index_label='row')
+    return res
 
 # %% ../nbs/07_experiments.ipynb #9dc007b9
-def _anomaly_maps(x, out): return np.abs(to_float(x) - out).mean(-1) / 2
+def _load_generator_weights(gan, path):
+    gan.generator.set_weights(keras.saving.load_model(path, safe_mode=True, compile=False).get_weights())
+    gan._translate_fn = None
+
+def _sel_summary(row):
+    return {k: (None if pd.isna(v) else (int(v) if k == 'step' else v if k == 'variant' else float(v))) for k, v in row.items()}
 
 def run_experiment(data:ExperimentData, # from `prepare_data`
                    cfg:Config, # the model and training configuration
                    run_dir, # the run folder
                    n_boot:int=1000, # bootstrap replicates of the intervals
-                   select:str='best_val', # 'best_val' (validation AUC) or 'last': which generator is evaluated
+                   select:str='val_auc', # which checkpoint is evaluated: 'val_auc', 'aucp', 'aucp_train' or 'last' ('best_val' = 'val_auc')
                    progress:bool=True, # progress bar
-                   publish_dir=None): # also copy figures and metrics to this folder (e.g. `figures/<experiment>`)
+                   publish_dir=None, # also copy figures and metrics to this folder (e.g. `figures/<experiment>`)
+                   baselines:bool=True, # also run the baselines on the same split
+                   ae_seconds:float=None, # the autoencoder baseline's budget (None: the GAN's training wall time)
+                   holdout:float=0.1): # fraction of B's subjects held aside for AUCp (not trained on)
     "Train, score, evaluate and draw one experiment into `run_dir`; returns the metrics dict"
-    if select not in ('best_val', 'last'): raise ConfigError(f"select must be 'best_val' or 'last', got {select!r}")
+    select = 'val_auc' if select == 'best_val' else select
+    if select not in SELECTORS: raise ConfigError(f"select must be one of {', '.join(SELECTORS)}, got {select!r}")
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
     figs = run_dir/'figures'; figs.mkdir(exist_ok=True)
     if data.images.shape[1:] != (cfg.image_size, cfg.image_size, cfg.channels):
         raise ConfigError(f"images are {data.images.shape[1:]}, the configuration expects {(cfg.image_size, cfg.image_size, cfg.channels)}")
-    fb, xb, _ = data.set('B'); fa, xa, _ = data.set('A'); fv, xv, mv = data.set('val'); ft, xt, mt = data.set('test')
+    fv, xv, mv = data.set('val'); ft, xt, mt = data.set('test')
+    fb, xb, xa, mon = monitor_sets(data, holdout, seed=cfg.seed)
     gan = HealthyGAN.create(cfg)
-    fit_run(gan, xa, xb, run_dir, progress=progress, callbacks=[ValidationMonitor(xv, fv['label'].values, run_dir)])
-    last = {'val': gan.score(xv), 'test': gan.score(xt)}
-    best = run_dir/'generator-best.keras'
-    chosen = 'last'
-    if select == 'best_val' and best.exists():
-        gan.generator.set_weights(keras.saving.load_model(best, safe_mode=True, compile=False).get_weights())
-        gan._translate_fn = None; chosen = 'best_val'
-    sv, st = (gan.score(xv), gan.score(xt)) if chosen != 'last' else (last['val'], last['test'])
-    scores = pd.concat([fv.assign(score=sv, score_last=last['val']), ft.assign(score=st, score_last=last['test'])])
+    t0 = time.perf_counter()
+    fit_run(gan, xa, xb, run_dir, progress=progress, callbacks=[CheckpointMonitor(run_dir, **mon)])
+    train_s = time.perf_counter() - t0
+    last_v, last_t = _variant_scores(gan, xv)[0]['paper'], _variant_scores(gan, xt)[0]['paper']
+    table = pd.read_csv(run_dir/'checkpoints.csv')
+    picks = {k: _sel_summary(select_checkpoint(table, k)) for k in SELECTORS + ('hindsight',)}
+    if select != 'last':
+        best = run_dir/_BEST_FILES[select]
+        if not best.exists(): raise AnomalyProError(f"{best} is missing: the run kept no generator for selector {select!r}")
+        _load_generator_weights(gan, best)
+    (cv, maps_v, _, _), (ct, maps_t, mask_t, out_t) = _variant_scores(gan, xv), _variant_scores(gan, xt)
+    yv, yt = fv['label'].to_numpy(), ft['label'].to_numpy()
+    if select.startswith('aucp'):   # label-free: the variant with the best AUCp at the chosen checkpoint
+        res = _evaluate_candidates(fv, ft, {picks[select]['variant']: cv[picks[select]['variant']]}, ct, data.patient_level, cfg.seed, n_boot)
+        res['val_auc'] = {k: ev.auc(yv, v) for k, v in cv.items()}
+    else: res = _evaluate_candidates(fv, ft, cv, ct, data.patient_level, cfg.seed, n_boot)
+    variant = res['score']
+    scores = pd.concat([fv.assign(score=cv[variant], **{f'score_{k}': v for k, v in cv.items()}, score_last=last_v),
+                        ft.assign(score=ct[variant], **{f'score_{k}': v for k, v in ct.items()}, score_last=last_t)])
     scores.to_csv(run_dir/'scores.csv', index=False)
-    log = pd.read_csv(run_dir/'log.csv')
-    m = dict(experiment=data.name, checkpoint=chosen,
-             checkpoint_step=int(log.loc[log['val_auc'].idxmax(), 'step']) if chosen == 'best_val' else int(log['step'].iloc[-1]),
+    m = dict(experiment=data.name, checkpoint=select, checkpoint_step=picks[select]['step'], score_variant=variant,
              counts=protocol_counts(data.frame).reset_index().to_dict(orient='records'),
-             image=ev.evaluate_scores(ft['label'].values, st, fv['label'].values, sv, seed=cfg.seed, n_boot=n_boot),
-             image_last_checkpoint_auc=ev.auc(ft['label'].values, last['test']))
+             aucp_sets=dict(healthy_held_aside=0 if mon['healthy'] is None else len(mon['healthy']),
+                            b_training=len(mon['train_healthy']), a=len(mon['unannotated']), b_trained_on=len(xb)),
+             image=res['image'],
+             image_paper_score=ev.evaluate_scores(yt, ct['paper'], yv, cv['paper'], seed=cfg.seed, n_boot=n_boot),
+             variants={k: dict(val_auc=float(res['val_auc'][k]), test_auc=ev.auc(yt, ct[k])) for k in cv},
+             selectors=picks, selectors_note='test_auc_hindsight is recorded for every checkpoint; the hindsight row is the best of them, never used to choose',
+             image_last_checkpoint_auc=ev.auc(yt, last_t), train_seconds=train_s)
     if data.patient_level:
-        pv = ev.patient_scores(fv.assign(score=sv)); pt = ev.patient_scores(ft.assign(score=st))
-        m['patient'] = ev.evaluate_scores(pt['label'].values, pt['score'].values, pv['label'].values, pv['score'].values,
-                                          seed=cfg.seed, n_boot=n_boot)
-        pt.to_csv(run_dir/'patient_scores.csv', index=False)
+        m.update(patient=res['patient'], patient_aggregation=res['patient_aggregation'])
+        pv, pt = ev.patient_scores(fv.assign(score=cv['paper'])), ev.patient_scores(ft.assign(score=ct['paper']))
+        m['patient_paper_score'] = ev.evaluate_scores(pt['label'].values, pt['score'].values, pv['label'].values, pv['score'].values,
+                                                      seed=cfg.seed, n_boot=n_boot)
+        aggregate_patients(ft.assign(score=ct[variant]), res['patient_aggregation']).to_csv(run_dir/'patient_scores.csv', index=False)
     if data.name == 'chestxray14':
         names = [f for f in ev.CXR14_FINDINGS if f in ft.columns]
         labels = ft[names].apply(lambda r: '|'.join(f for f in names if r[f] == 1) or 'No Finding', axis=1)
-        ev.per_finding_auc(ft.assign(**{'Finding Labels': labels}), st, findings=names, n_boot=min(n_boot, 200),
+        ev.per_finding_auc(ft.assign(**{'Finding Labels': labels}), ct[variant], findings=names, n_boot=min(n_boot, 200),
                            seed=cfg.seed).to_csv(run_dir/'per_finding_auc.csv', index=False)
-    out, mask, _ = gan.translate(xt)
-    if mt is not None and mt.any():
-        maps = _anomaly_maps(xt, out)
-        m['pixel'] = dict(auroc=ev.pixel_auroc(mt, maps, seed=cfg.seed), **{f'best_dice_{k}': v for k, v in ev.best_dice(mt, maps).items()})
+    if (px := _pixel(mt, maps_t, cfg.seed)) is not None: m['pixel'] = px
+    m['mask_mean_healthy_test'] = float(mask_t[yt == 0].mean()) if (yt == 0).any() else None
+    if baselines:
+        m['baselines'] = run_baselines(data, xb, cfg.seed, n_boot, ae_seconds=ae_seconds or max(train_s, 5.), run_dir=run_dir, b_frame=fb)
     (run_dir/'metrics.json').write_text(json.dumps(m, indent=1, default=float))
     # figures, drawn from what was just written
-    plots.plot_roc(ft['label'].values, st, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (image)', path=figs/'roc.png')
-    if data.patient_level: plots.plot_roc(pt['label'].values, pt['score'].values, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (patient)', path=figs/'roc_patient.png')
+    st = ct[variant]
+    plots.plot_roc(yt, st, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (image, {variant})', path=figs/'roc.png')
+    if data.patient_level:
+        pt = pd.read_csv(run_dir/'patient_scores.csv')
+        plots.plot_roc(pt['label'].values, pt['score'].values, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (patient)', path=figs/'roc_patient.png')
     thr = dict(paper=m['image']['paper_protocol']['threshold'], validation=m['image']['validation_protocol']['threshold'])
-    plots.plot_score_distributions(st, ft['label'].values, thresholds=thr, path=figs/'score_distributions.png')
-    plots.plot_qualitative(to_float(xt), out, mask, st, ft['label'].values, n=4, path=figs/'qualitative.png', title=data.name)
+    plots.plot_score_distributions(st, yt, thresholds=thr, path=figs/'score_distributions.png')
+    plots.plot_qualitative(to_float(xt), out_t, mask_t, st, yt, n=4, path=figs/'qualitative.png', title=data.name)
     plots.plot_training_curves(run_dir/'log.csv', path=figs/'training_curves.png')
     if publish_dir is not None:
         pub = Path(publish_dir); pub.mkdir(parents=True, exist_ok=True)
         for f in figs.glob('*.png'): shutil.copy2(f, pub/f.name)
-        for f in ('metrics.json', 'config.yaml', 'params.yaml', 'run_info.json'):  # the numbers with their parameters
+        for f in ('metrics.json', 'config.yaml', 'params.yaml', 'run_info.json', 'checkpoints.csv'):  # the numbers with their parameters
             if (run_dir/f).exists(): shutil.copy2(run_dir/f, pub/f)
     return m
 
 # %% ../nbs/07_experiments.ipynb #65e9bb85
 def _fmt(v): return f"{v['value']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" if v.get('ci_low') is not None else f"{v['value']:.3f}"
 
+def _row(exp, level, method, rd, r, pixel=None):
+    pp, vp = r['paper_protocol'], r.get('validation_protocol', {})
+    row = dict(experiment=exp, level=level, method=method, run=str(rd), n_test=r['n']['total'], auc=_fmt(r['auc']))
+    for k in ('precision', 'recall', 'specificity', 'accuracy', 'f1'):
+        row[f'{k} (paper protocol)'] = _fmt(pp[k])
+        if vp: row[f'{k} (validation protocol)'] = _fmt(vp[k])
+    if pixel and level == 'image': row['pixel auroc'] = f"{pixel['auroc']:.3f}"; row['pixel best dice'] = f"{pixel['best_dice_dice']:.3f}"
+    return row
+
+def _versus(r, base:dict, level):
+    "Which baselines HealthyGAN's result `r` beats (interval above their AUC), in words"
+    lost = [f"{k} ({b[level]['auc']['value']:.3f})" for k, b in base.items() if level in b and
+            not (r['auc']['ci_low'] if r['auc']['ci_low'] is not None else r['auc']['value']) > b[level]['auc']['value']]
+    return 'beats every baseline' if not lost else 'does not beat ' + ', '.join(lost)
+
 def results_table(runs:dict, # experiment -> run folder with a metrics.json
                   ) -> pd.DataFrame:
-    "Reproduced metrics (value [95% CI]) beside the paper's numbers, one row per experiment and level"
+    "HealthyGAN (validation-chosen), the paper's score and every baseline (value [95% CI]) beside the paper's numbers"
     paper = ev.paper_numbers()
     rows = []
     for exp, rd in runs.items():
         m = json.loads((Path(rd)/'metrics.json').read_text())
         pk = EXPERIMENTS[exp]['paper']
+        ours = paper.query('experiment == @pk')
+        pnum = ', '.join(f"{a} {b:.2f}" for a, b in zip(ours['metric'], ours['paper'])) if pk else '-'
+        base = m.get('baselines', {})
         for level in ('image', 'patient'):
             if level not in m: continue
-            r = m[level]; pp, vp = r['paper_protocol'], r.get('validation_protocol', {})
-            row = dict(experiment=exp, level=level, run=str(rd), n_test=r['n']['total'], auc=_fmt(r['auc']))
-            for k in ('precision', 'recall', 'specificity', 'accuracy', 'f1'):
-                row[f'{k} (paper protocol)'] = _fmt(pp[k])
-                if vp: row[f'{k} (validation protocol)'] = _fmt(vp[k])
-            if pk:
-                ours = paper.query('experiment == @pk')
-                row['paper'] = ', '.join(f"{a} {b:.2f}" for a, b in zip(ours['metric'], ours['paper']))
-            else: row['paper'] = '-'
-            rows.append(row)
-        if 'pixel' in m: rows[-1]['pixel auroc'] = f"{m['pixel']['auroc']:.3f}"; rows[-1]['pixel best dice'] = f"{m['pixel']['best_dice_dice']:.3f}"
+            agg = f", {m['patient_aggregation']} of slices" if level == 'patient' and m.get('patient_aggregation') else ''
+            row = _row(exp, level, f"HealthyGAN ({m.get('checkpoint', '?')} checkpoint, {m.get('score_variant', 'paper')} score{agg})", rd, m[level], m.get('pixel'))
+            rows.append(dict(row, paper=pnum, **{'vs baselines': _versus(m[level], base, level) if base else '-'}))
+            if f'{level}_paper_score' in m:
+                rows.append(dict(_row(exp, level, "HealthyGAN, paper's score (mean abs(x - out(x)) / 2)" + (', mean of slices' if level == 'patient' else ''),
+                                      rd, m[f'{level}_paper_score']), paper=pnum))
+            for k, b in base.items():
+                if level not in b: continue
+                agg = f", {b['patient_aggregation']} of slices" if level == 'patient' else ''
+                rows.append(dict(_row(exp, level, f"baseline: {k} ({b['score']}{agg})", rd, b[level], b.get('pixel')), paper='-'))
+    return pd.DataFrame(rows)
+
+def selectors_table(runs:dict, # experiment -> run folder with a metrics.json
+                    ) -> pd.DataFrame:
+    "Per experiment and selector: the checkpoint and variant picked, its validation AUC, AUCp and test AUC"
+    rows = []
+    for exp, rd in runs.items():
+        m = json.loads((Path(rd)/'metrics.json').read_text())
+        for sel, r in m.get('selectors', {}).items():
+            rows.append(dict(experiment=exp, selector=sel + (' (chosen on test, never used)' if sel == 'hindsight' else ''),
+                             iteration=r['step'], variant=r['variant'], val_auc=r['val_auc'], aucp=r['aucp'], aucp_train=r['aucp_train'],
+                             test_auc=r['test_auc_hindsight'], evaluated=sel == m.get('checkpoint')))
     return pd.DataFrame(rows)

@@ -17,6 +17,7 @@ from .core import DataError
 from .io import IMAGE_EXTS, DICOM_EXTS, is_dicom
 from .detector import AnomalyDetector, overlay, _is_volume
 from . import evaluate as ev
+from .scores import aggregate_patients
 
 # %% auto #0
 __all__ = ['REASONS', 'find_inputs', 'ScoreReport', 'score_files', 'labelled_folders', 'evaluate_folder']
@@ -112,32 +113,32 @@ def score_files(det:AnomalyDetector, inputs, # files and folders
             elif kind == 'volume': vols.append((path, name, i))
             elif kind == 'ignored': rep.n_ignored += 1
             else: fail(path, REASONS[kind])
-        w = writer('scores.csv', ['file', 'slice', 'score', 'flag', 'heatmap', *lab])
+        w = writer('scores.csv', ['file', 'slice', 'score', 'score_paper', 'flag', 'heatmap', *lab])
         if todo:
-            s, maps = det.score_maps(np.stack([r[3] for r in todo]), batch_size)
-            for (path, name, i, x), si, mi in zip(todo, s, maps):
+            s, maps, sp = det.score_maps(np.stack([r[3] for r in todo]), batch_size, with_paper=True)
+            for (path, name, i, x), si, mi, pi in zip(todo, s, maps, sp):
                 h = hm_name(name) if heatmaps else ''
                 if heatmaps: writes.append(pool.submit(lambda h, x, mi: _write_png(out/h, overlay(x, mi, vmax, heatmap_size)), h, x, mi))
-                w.writerow([str(path), '', f'{si:.9g}', flag(si, t), h, *([labels[i]] if lab else [])])
+                w.writerow([str(path), '', f'{si:.9g}', f'{pi:.9g}', flag(si, t), h, *([labels[i]] if lab else [])])
             rep.n_images += len(todo)
         for path, name, i in vols:
             try: x, ks = det.read_volume(path)
             except Exception as e: fail(path, _why(e, path)); continue
-            s, maps = det.score_maps(x, batch_size)
+            s, maps, sp = det.score_maps(x, batch_size, with_paper=True)
             top = set(np.argsort(-s, kind='stable')[:len(s) if top_slices < 0 else top_slices].tolist()) if heatmaps else set()
             folder = hm_name(name).with_suffix('')
-            for j, (k, sj) in enumerate(zip(ks, s)):
+            for j, (k, sj, pj) in enumerate(zip(ks, s, sp)):
                 h = folder/f'slice-{k:03d}.png' if j in top else ''
                 if h: writes.append(pool.submit(lambda h, x, m: _write_png(out/h, overlay(x, m, vmax, heatmap_size)), h, x[j], maps[j]))
-                w.writerow([str(path), int(k), f'{sj:.9g}', flag(sj, t), h, *([labels[i]] if lab else [])])
+                w.writerow([str(path), int(k), f'{sj:.9g}', f'{pj:.9g}', flag(sj, t), h, *([labels[i]] if lab else [])])
             writer('subjects.csv', ['file', 'n_slices', 'score', 'max_slice_score', 'max_slice', 'flag', *lab]).writerow(
-                [str(path), len(s), f'{s.mean():.9g}', f'{s.max():.9g}', int(ks[s.argmax()]), flag(s.mean(), t_subj), *([labels[i]] if lab else [])])
+                [str(path), len(s), f'{(sv := det.aggregate_slices(s)):.9g}', f'{s.max():.9g}', int(ks[s.argmax()]), flag(sv, t_subj), *([labels[i]] if lab else [])])
             rep.n_volumes += 1; rep.n_slices += len(s)
         for f in last_writes: f.result()  # the previous chunk's heatmaps: written while this chunk was scored
         last_writes = writes
         for f, _ in files.values(): f.flush()
         bar.update(len(futs))
-    writer('scores.csv', ['file', 'slice', 'score', 'flag', 'heatmap', *lab]); writer('failed.csv', ['file', 'reason'])
+    writer('scores.csv', ['file', 'slice', 'score', 'score_paper', 'flag', 'heatmap', *lab]); writer('failed.csv', ['file', 'reason'])
     last_writes = []
     pool, bar, pending = ThreadPoolExecutor(workers or os.cpu_count() or 1), tqdm(desc='scoring', unit='file', disable=not progress, mininterval=2), None
     try:
@@ -204,7 +205,7 @@ def evaluate_folder(det:AnomalyDetector, folder, # normal/ + abnormal/ (or test/
              image=_metrics(y, s, det.threshold, n_boot, seed))
     sc['subject'] = [_subject(f, k) for f, k in zip(sc['file'], sc['slice'])]
     if sc['subject'].nunique() < len(sc):
-        ps = ev.patient_scores(sc); ps.to_csv(out/'patient_scores.csv', index=False)
+        ps = aggregate_patients(sc, (det.threshold_info.get('patient') or {}).get('aggregation', 'mean')); ps.to_csv(out/'patient_scores.csv', index=False)
         tp = (det.threshold_info.get('patient') or {}).get('value', det.threshold)
         m['patient'] = _metrics(ps['label'].to_numpy(), ps['score'].to_numpy(), tp, n_boot, seed)
     (out/'metrics.json').write_text(json.dumps(m, indent=1, default=float))

@@ -102,7 +102,10 @@ def test_score_mixed_folder(trained, inbox, tmp_path):
     assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
     res = tmp_path/'res'
     sc, sub, bad = (pd.read_csv(res/f) for f in ('scores.csv', 'subjects.csv', 'failed.csv'))
-    assert list(sc.columns) == ['file', 'slice', 'score', 'flag', 'heatmap']
+    assert list(sc.columns) == ['file', 'slice', 'score', 'score_paper', 'flag', 'heatmap']
+    info = json.loads((trained['out']/'model'/'threshold.json').read_text())
+    if info['score_variant'] == 'paper': assert np.allclose(sc['score'], sc['score_paper'], atol=1e-6)
+    assert sc['score_paper'].between(0, 1).all()                                     # the paper's score is always written
     flat = sc[sc['slice'].isna()]
     assert sorted(Path(f).name for f in flat['file']) == ['ct.dcm', 'noext', 'p0.png', 'p1.png', 'p2.png', 'single.png', 'x.jpg']
     assert sc['score'].between(0, 1).all() and set(sc['flag']) <= {0, 1}

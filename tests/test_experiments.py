@@ -68,6 +68,13 @@ def test_run_folder(reproduced, exp):
             assert all(0 <= r[prot][k]['value'] <= 1 for k in ('precision', 'recall', 'specificity', 'accuracy', 'f1'))
     if exp in ('demo', 'ixi_lesions'): assert 0 <= m['pixel']['auroc'] <= 1 and 0 <= m['pixel']['best_dice_dice'] <= 1
     if exp == 'chestxray14': assert (rd/'per_finding_auc.csv').exists()
+    # baselines, score variants and selectors, computed on the same split and chosen on validation
+    assert {'mean_intensity', 'pixel_zscore', 'autoencoder'} <= set(m['baselines'])
+    for b in m['baselines'].values(): assert 0 <= b['image']['auc']['value'] <= 1 and b['score'] in b['val_auc']
+    assert set(m['selectors']) == {'val_auc', 'aucp', 'aucp_train', 'last', 'hindsight'} and m['checkpoint'] == 'val_auc'
+    assert m['image_paper_score']['auc']['ci_low'] is not None and m['score_variant'] in m['variants']
+    ck = pd.read_csv(rd/'checkpoints.csv')
+    assert {'step', 'variant', 'val_auc', 'aucp', 'aucp_train', 'test_auc_hindsight'} <= set(ck.columns) and ck['aucp'].between(0, 1).all()
     s = pd.read_csv(rd/'scores.csv'); assert set(s['set']) == {'val', 'test'} and s['score'].between(0, 1).all()
     figs = {p.name for p in (rd/'figures').glob('*.png')}
     assert {'roc.png', 'score_distributions.png', 'qualitative.png', 'training_curves.png'} <= figs
@@ -77,6 +84,12 @@ def test_results_table(reproduced):
     _, out = reproduced
     t = pd.read_csv(out/'runs'/'results-quick.csv')
     assert set(t['experiment']) == set(EXPERIMENTS)
+    for exp in EXPERIMENTS:   # HealthyGAN, the paper's score and each baseline, per level
+        rows = t[(t.experiment == exp) & (t.level == 'image')]
+        assert rows['method'].str.startswith('HealthyGAN (').sum() == 1 and rows['method'].str.startswith('baseline: ').sum() >= 3
+        assert rows['vs baselines'].iloc[0].startswith(('beats every baseline', 'does not beat'))
+    sel = pd.read_csv(out/'runs'/'selectors-quick.csv'); assert sel.groupby('experiment').size().eq(5).all()
+    assert '## Checkpoint selectors' in (out/'runs'/'results-quick.md').read_text()
     assert t.loc[t.experiment == 'covidx', 'paper'].iloc[0].startswith('auc 0.84')
     md = (out/'figures'/'results-quick.md').read_text()
     assert 'paper protocol' in md and '| covidx | image |' in md

@@ -57,7 +57,7 @@ if keras.backend.backend() != 'tensorflow':
 
 # %% ../nbs/00_core.ipynb #7c5c1742
 CHOICES = dict(strategy=('auto', 'mirrored', 'multiworker', 'none'), precision=('float32', 'mixed_float16', 'mixed_bfloat16'),
-               jit_compile=('auto', 'on', 'off'))
+               jit_compile=('auto', 'on', 'off'), upsample=('transpose', 'resize'))
 
 @dataclass
 class Config:
@@ -94,6 +94,10 @@ class Config:
     checkpoint_every:int=10_000 # iterations between checkpoints (a multiple of `log_every`)
     keep_checkpoints:int=3  # checkpoints kept on disk (the newest)
     sample_every:int=10_000 # iterations between sample panels (input / output / mask / difference)
+    # levers beyond the paper (every default is the published method; the `cpu` preset may switch some on)
+    mask_bias:float=0.      # added to the mask logit, m = (tanh(y + mask_bias) + 1) / 2: negative starts the mask near 0 (out = x)
+    upsample:str='transpose' # generator up-sampling: 'transpose' (the paper's 4x4 transposed conv) or 'resize' (nearest x2 + 3x3 conv)
+    focus_warmup:int=0      # iterations over which the focus (zero-one) term's weight ramps linearly from 0 to lambda_mzerone
     # execution (how, not what: a run may resume under another strategy or precision)
     strategy:str='auto'     # tf.distribute strategy: 'auto', 'mirrored', 'multiworker' or 'none' (see the trainer)
     precision:str='float32' # 'float32', 'mixed_float16' (GPU, with loss scaling) or 'mixed_bfloat16'
@@ -118,7 +122,8 @@ class Config:
                     'sample_every', 'g_lr', 'd_lr']
         for k in positive:
             if getattr(self, k) <= 0: raise ConfigError(f"{k} must be positive, got {getattr(self, k)!r}")
-        for k in ['lambda_gp', 'lambda_id', 'lambda_rec', 'lambda_mask', 'lambda_msmall', 'lambda_mzerone', 'decay_iters', 'seed']:
+        for k in ['lambda_gp', 'lambda_id', 'lambda_rec', 'lambda_mask', 'lambda_msmall', 'lambda_mzerone', 'decay_iters', 'seed',
+                  'focus_warmup']:
             if getattr(self, k) < 0: raise ConfigError(f"{k} must not be negative, got {getattr(self, k)!r}")
         for k in ['beta1', 'beta2']:
             if not 0 <= getattr(self, k) < 1: raise ConfigError(f"{k} must be in [0, 1), got {getattr(self, k)!r}")

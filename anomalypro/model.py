@@ -106,11 +106,14 @@ def _residual_block(h, filters, name):
 @keras.saving.register_keras_serializable(package='anomalypro')
 class MaskComposite(layers.Layer):
     "Split the last conv into image head `g` and mask `m`; return (out, m, g) with out = g*m + x*(1-m)"
+    def __init__(self, bias:float=0., **kwargs): # added to the mask logit (0: the paper)
+        super().__init__(**kwargs); self.bias = float(bias)
+    def get_config(self): return {**super().get_config(), 'bias': self.bias}
     def call(self, inputs):
         x, y = inputs
         c = ops.shape(x)[-1]
         g = ops.tanh(y[..., :c])
-        m = (ops.tanh(y[..., c:c+1]) + 1.) / 2.
+        m = (ops.tanh(y[..., c:c+1] + self.bias) + 1.) / 2.
         return g * m + x * (1. - m), m, g
 
     def compute_output_shape(self, input_shape):
@@ -118,7 +121,7 @@ class MaskComposite(layers.Layer):
         return xs, (*xs[:-1], 1), xs
 
 # %% ../nbs/02_model.ipynb #07543307
-def build_generator(cfg:Config # uses image_size, channels, conv_dim, repeat_num
+def build_generator(cfg:Config # uses image_size, channels, conv_dim, repeat_num, upsample, mask_bias
                    ) -> keras.Model:
     "The HealthyGAN generator: image in [-1, 1] -> (out, mask, raw image head)"
     c, d = cfg.channels, cfg.conv_dim
@@ -130,9 +133,12 @@ def build_generator(cfg:Config # uses image_size, channels, conv_dim, repeat_num
     for i in range(cfg.repeat_num): h = _residual_block(h, d, f'res{i+1}')
     for i in range(2):
         d //= 2
-        h = _conv_in_relu(h, d, 4, 2, f'up{i+1}', transpose=True)
+        if cfg.upsample == 'resize':
+            h = layers.UpSampling2D(2, interpolation='nearest', name=f'up{i+1}_resize')(h)
+            h = _conv_in_relu(h, d, 3, 1, f'up{i+1}')
+        else: h = _conv_in_relu(h, d, 4, 2, f'up{i+1}', transpose=True)
     y = FastConv2D(c + 1, 7, padding='same', use_bias=False, name='head_conv')(h)
-    out, mask, raw = MaskComposite(name='mask_composite', dtype='float32')([x, y])   # outputs in float32 under mixed precision
+    out, mask, raw = MaskComposite(bias=cfg.mask_bias, name='mask_composite', dtype='float32')([x, y])   # outputs in float32 under mixed precision
     return keras.Model(x, [out, mask, raw], name='generator')
 
 # %% ../nbs/02_model.ipynb #c7231598

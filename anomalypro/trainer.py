@@ -181,7 +181,9 @@ class HealthyGAN(keras.Model):
             g_adv = generator_adv_loss(self.critic(out_a, training=True), self.critic(out_b, training=True))
             g_id = identity_loss(x_b, g_b)
             g_rec = reconstruction_loss(x_a, g_a, m_a)
-            g_mask = 0.5 * mask_loss(m_a, c.lambda_msmall, c.lambda_mzerone) + 0.5 * mask_loss(m_b, c.lambda_msmall, c.lambda_mzerone)
+            zo = c.lambda_mzerone   # the focus term's weight, ramped up over `focus_warmup` iterations when that lever is on
+            if c.focus_warmup: zo = zo * ops.minimum(1., ops.cast(self.iteration.value, 'float32') / c.focus_warmup)
+            g_mask = 0.5 * mask_loss(m_a, c.lambda_msmall, zo) + 0.5 * mask_loss(m_b, c.lambda_msmall, zo)
             g_loss = g_adv + c.lambda_id * g_id + c.lambda_rec * g_rec + c.lambda_mask * g_mask
             scaled = self.g_optimizer.scale_loss(g_loss / R)
         grads = tape.gradient(scaled, self.generator.trainable_variables)

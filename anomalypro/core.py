@@ -182,7 +182,8 @@ class Config:
 PRESETS = {
     'paper': dict(),
     'cpu': dict(image_size=64, conv_dim=16, repeat_num=4, d_conv_dim=32, d_repeat_num=4, iterations=2000,
-                decay_iters=1000, lr_update_step=100, log_every=50, checkpoint_every=250, sample_every=500, jit_compile='on'),
+                decay_iters=1000, lr_update_step=100, log_every=50, checkpoint_every=250, sample_every=500, jit_compile='on',
+                mask_bias=-2., upsample='resize'),
     'quick': dict(image_size=32, conv_dim=8, repeat_num=1, d_conv_dim=8, d_repeat_num=3, batch_size=4, iterations=20,
                   decay_iters=10, lr_update_step=2, log_every=2, checkpoint_every=10, sample_every=10, jit_compile='off'),
 }

@@ -187,7 +187,8 @@ def plot_training_curves(csv_path, # a CSVLogger log (or a DataFrame of one)
     fig = Figure(figsize=(2.4 * min(ncols, len(cols)), 1.9 * nrows), layout='constrained')
     axes = fig.subplots(nrows, min(ncols, len(cols)), squeeze=False).ravel()
     for ax, c in zip(axes, cols):
-        ax.plot(xs, df[c], lw=1, marker='.' if len(df) < 30 else None, ms=3)
+        ok = df[c].notna().to_numpy()   # metrics logged only at checkpoints (val_auc, aucp) are NaN in between
+        ax.plot(np.asarray(xs)[ok], df[c].to_numpy()[ok], lw=1, marker='.' if ok.sum() < 30 else None, ms=3)
         ax.set_title(c, fontsize=8); ax.tick_params(labelsize=6)
         ax.set_xlabel('iteration' if xcol == 'step' else xcol or 'row', fontsize=7)
     for ax in axes[len(cols):]: fig.delaxes(ax)

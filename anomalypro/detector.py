@@ -435,8 +435,8 @@ def _config(config, overrides, old):
     return cfg
 
 def _selector(exp, ddir):
-    "The checkpoint selector: AUCp (label-free) for own folders without a labelled val/ split, else the validation AUC"
-    return 'aucp' if exp == 'folders' and not (Path(ddir)/'val'/'normal').is_dir() else 'val_auc'
+    "The checkpoint selector: AUCp on B (label-free) for own folders without a labelled val/ split, else the validation AUC"
+    return 'aucp_train' if exp == 'folders' and not (Path(ddir)/'val'/'normal').is_dir() else 'val_auc'
 
 def train_detector(data=None, # 'folders:DIR', a folder in the own-folders layout, or an experiment name; None when resuming
           out='runs/detector', # the run folder; the bundle goes to `out/model`

@@ -339,6 +339,11 @@ def _load_generator_weights(gan, path):
 def _sel_summary(row):
     return {k: (None if pd.isna(v) else (int(v) if k == 'step' else v if k == 'variant' else float(v))) for k, v in row.items()}
 
+def _pick(table, selector):
+    "The selector's row as plain values, or None when the table has nothing to select by (e.g. no held-aside healthy images)"
+    try: return _sel_summary(select_checkpoint(table, selector))
+    except ValueError: return None
+
 def run_experiment(data:ExperimentData, # from `prepare_data`
                    cfg:Config, # the model and training configuration
                    run_dir, # the run folder
@@ -364,7 +369,10 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     train_s = time.perf_counter() - t0
     last_v, last_t = _variant_scores(gan, xv)[0]['paper'], _variant_scores(gan, xt)[0]['paper']
     table = pd.read_csv(run_dir/'checkpoints.csv')
-    picks = {k: _sel_summary(select_checkpoint(table, k)) for k in SELECTORS + ('hindsight',)}
+    picks = {k: _pick(table, k) for k in SELECTORS + ('hindsight',)}
+    if picks[select] is None:
+        raise AnomalyProError(f"selector {select!r} has nothing to select by in {run_dir/'checkpoints.csv'} (aucp needs B to have "
+                              f"at least 2 subjects, one held aside); choose another selector")
     if select != 'last':
         best = run_dir/_BEST_FILES[select]
         if not best.exists(): raise AnomalyProError(f"{best} is missing: the run kept no generator for selector {select!r}")
@@ -471,6 +479,7 @@ def selectors_table(runs:dict, # experiment -> run folder with a metrics.json
     for exp, rd in runs.items():
         m = json.loads((Path(rd)/'metrics.json').read_text())
         for sel, r in m.get('selectors', {}).items():
+            if r is None: continue   # nothing to select by (e.g. no held-aside healthy images for aucp)
             rows.append(dict(experiment=exp, selector=sel + (' (chosen on test, never used)' if sel == 'hindsight' else ''),
                              iteration=r['step'], variant=r['variant'], val_auc=r['val_auc'], aucp=r['aucp'], aucp_train=r['aucp_train'],
                              test_auc=r['test_auc_hindsight'], evaluated=sel == m.get('checkpoint')))

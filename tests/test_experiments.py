@@ -72,9 +72,10 @@ def test_run_folder(reproduced, exp):
     assert {'mean_intensity', 'pixel_zscore', 'autoencoder'} <= set(m['baselines'])
     for b in m['baselines'].values(): assert 0 <= b['image']['auc']['value'] <= 1 and b['score'] in b['val_auc']
     assert set(m['selectors']) == {'val_auc', 'aucp', 'aucp_train', 'last', 'hindsight'} and m['checkpoint'] == 'val_auc'
+    assert all(m['selectors'][k] for k in ('val_auc', 'aucp_train', 'last', 'hindsight'))   # aucp: None when B has one subject
     assert m['image_paper_score']['auc']['ci_low'] is not None and m['score_variant'] in m['variants']
     ck = pd.read_csv(rd/'checkpoints.csv')
-    assert {'step', 'variant', 'val_auc', 'aucp', 'aucp_train', 'test_auc_hindsight'} <= set(ck.columns) and ck['aucp'].between(0, 1).all()
+    assert {'step', 'variant', 'val_auc', 'aucp', 'aucp_train', 'test_auc_hindsight'} <= set(ck.columns) and ck['aucp_train'].between(0, 1).all() and ck['aucp'].dropna().between(0, 1).all()
     s = pd.read_csv(rd/'scores.csv'); assert set(s['set']) == {'val', 'test'} and s['score'].between(0, 1).all()
     figs = {p.name for p in (rd/'figures').glob('*.png')}
     assert {'roc.png', 'score_distributions.png', 'qualitative.png', 'training_curves.png'} <= figs
@@ -88,7 +89,7 @@ def test_results_table(reproduced):
         rows = t[(t.experiment == exp) & (t.level == 'image')]
         assert rows['method'].str.startswith('HealthyGAN (').sum() == 1 and rows['method'].str.startswith('baseline: ').sum() >= 3
         assert rows['vs baselines'].iloc[0].startswith(('beats every baseline', 'does not beat'))
-    sel = pd.read_csv(out/'runs'/'selectors-quick.csv'); assert sel.groupby('experiment').size().eq(5).all()
+    sel = pd.read_csv(out/'runs'/'selectors-quick.csv'); assert sel.groupby('experiment').size().between(4, 5).all()
     assert '## Checkpoint selectors' in (out/'runs'/'results-quick.md').read_text()
     assert t.loc[t.experiment == 'covidx', 'paper'].iloc[0].startswith('auc 0.84')
     md = (out/'figures'/'results-quick.md').read_text()

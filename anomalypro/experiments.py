@@ -367,7 +367,8 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     t0 = time.perf_counter()
     fit_run(gan, xa, xb, run_dir, progress=progress, callbacks=[CheckpointMonitor(run_dir, **mon)])
     train_s = time.perf_counter() - t0
-    last_v, last_t = _variant_scores(gan, xv)[0]['paper'], _variant_scores(gan, xt)[0]['paper']
+    last = _variant_scores(gan, xv), _variant_scores(gan, xt)   # the last generator's, reused when it is the one evaluated
+    last_v, last_t = last[0][0]['paper'], last[1][0]['paper']
     table = pd.read_csv(run_dir/'checkpoints.csv')
     picks = {k: _pick(table, k) for k in SELECTORS + ('hindsight',)}
     if picks[select] is None:
@@ -377,7 +378,7 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
         best = run_dir/_BEST_FILES[select]
         if not best.exists(): raise AnomalyProError(f"{best} is missing: the run kept no generator for selector {select!r}")
         _load_generator_weights(gan, best)
-    (cv, maps_v, _, _), (ct, maps_t, mask_t, out_t) = _variant_scores(gan, xv), _variant_scores(gan, xt)
+    (cv, maps_v, _, _), (ct, maps_t, mask_t, out_t) = last if select == 'last' else (_variant_scores(gan, xv), _variant_scores(gan, xt))
     yv, yt = fv['label'].to_numpy(), ft['label'].to_numpy()
     if select.startswith('aucp'):   # label-free: the variant with the best AUCp at the chosen checkpoint
         res = _evaluate_candidates(fv, ft, {picks[select]['variant']: cv[picks[select]['variant']]}, ct, data.patient_level, cfg.seed, n_boot)

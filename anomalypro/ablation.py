@@ -12,13 +12,14 @@ import numpy as np
 import pandas as pd
 from .core import Config, keras, ConfigError
 from .io import to_float
-from .scores import aggregate_patients, choose_on_validation, PATIENT_AGGREGATIONS
+from .scores import aggregate_patients, choose_on_validation, PATIENT_AGGREGATIONS, MapCalibration
 from .experiments import ExperimentData, run_experiment, _variant_scores, _BEST_FILES
 from .trainer import HealthyGAN
 from . import evaluate as ev
 
 # %% auto #0
-__all__ = ['LEVERS', 'variant_config', 'combine', 'validation_summary', 'run_ablation', 'summarise']
+__all__ = ['LEVERS', 'variant_config', 'combine', 'validation_summary', 'run_ablation', 'summarise', 'rescore_checkpoints',
+           'compare_scoring']
 
 # %% ../nbs/07a_ablation.ipynb #bf5310e7
 LEVERS = {
@@ -36,6 +37,7 @@ LEVERS = {
     'beta1=0, beta2=0.9': dict(beta1=0., beta2=0.9),
     'd_conv_dim=64': dict(d_conv_dim=64),
     'lambda_id=10': dict(lambda_id=10.),
+    'augment_shift=4': dict(augment_shift=4),
 }
 
 def variant_config(base:Config, # the configuration every variant starts from
@@ -66,7 +68,8 @@ def validation_summary(data:ExperimentData, # the experiment's data
     gan = HealthyGAN.create(cfg.replace(strategy='none'))
     f = _BEST_FILES.get(m['checkpoint'], 'generator.keras')
     gan.generator.set_weights(keras.saving.load_model(run_dir/f, safe_mode=True, compile=False).get_weights())
-    sc, maps, mask, _ = _variant_scores(gan, xv)
+    cal = MapCalibration.load(run_dir/'calibration.npz') if (run_dir/'calibration.npz').exists() else None   # the `z_` variants'
+    sc, maps, mask, _ = _variant_scores(gan, xv, cal)
     v = m['score_variant']
     r = dict(val_auc=ev.auc(yv, sc[v]), val_auc_paper_score=ev.auc(yv, sc['paper']), score=v,
              aucp=m['selectors'][m['checkpoint']]['aucp'], iteration=m['checkpoint_step'],
@@ -111,3 +114,40 @@ def summarise(table:pd.DataFrame): # rows of `run_ablation`
     g = table.groupby('variant', sort=False)[num].agg(['mean', 'std'])
     g.columns = [f'{a} {b}' for a, b in g.columns]
     return g.assign(seeds=table.groupby('variant', sort=False).size()).sort_values('val_auc mean', ascending=False)
+
+# %% ../nbs/07a_ablation.ipynb #3b9e61d2
+def rescore_checkpoints(data:ExperimentData, # the run's data (same split and seed as when it trained)
+                        run_dir, # a folder written by `run_experiment` with kept `checkpoints/`
+                        holdout:float=0.1): # as `run_experiment`'s (the split of B that `monitor_sets` makes)
+    "Every score variant of every kept checkpoint, re-scored: rows of step, variant, val_auc, (val_patient_auc,) test_auc_hindsight"
+    from anomalypro.experiments import monitor_sets, fit_calibration
+    from anomalypro.trainer import list_checkpoints, load_checkpoint
+    run_dir = Path(run_dir); cks = list_checkpoints(run_dir/'checkpoints')
+    if not cks: raise ConfigError(f"{run_dir}: no kept checkpoints (checkpoints/ckpt-*.npz) to re-score")
+    cfg = Config.from_yaml(run_dir/'config.yaml')
+    fv, xv, _ = data.set('val'); ft, xt, _ = data.set('test')
+    *_, mon = monitor_sets(data, holdout, seed=cfg.seed)
+    gan = HealthyGAN.create(cfg.replace(strategy='none')); rows = []
+    for ck in cks:
+        load_checkpoint(gan, ck); gan._translate_fn = None
+        cal = fit_calibration(gan, mon['calibrate'])
+        (sv, *_), (st, *_) = _variant_scores(gan, xv, cal), _variant_scores(gan, xt, cal)
+        for k in sv:
+            r = dict(step=int(gan.iteration.numpy()), variant=k, val_auc=ev.auc(fv['label'], sv[k]), test_auc_hindsight=ev.auc(ft['label'], st[k]))
+            if data.patient_level:
+                pv = aggregate_patients(fv.assign(score=sv[k])); r['val_patient_auc'] = ev.auc(pv['label'], pv['score'])
+            rows.append(r)
+    return pd.DataFrame(rows)
+
+def compare_scoring(table:pd.DataFrame, # rows of `rescore_checkpoints`
+                    groups:dict=None): # name -> the variants it may choose among (default: raw ones, and all)
+    "Per group of variants: the (step, variant) of best validation AUC, its validation AUC and (hindsight) test AUC"
+    from anomalypro.scores import CALIBRATED_VARIANTS
+    groups = groups or {'raw variants': [v for v in table['variant'].unique() if v not in CALIBRATED_VARIANTS],
+                        'raw and calibrated variants': list(table['variant'].unique())}
+    out = []
+    for name, vs in groups.items():
+        t = table[table['variant'].isin(vs)].sort_values('step', kind='stable')
+        r = t.iloc[int(np.argmax(t['val_auc'].to_numpy()))]
+        out.append(dict(choose_among=name, step=int(r['step']), variant=r['variant'], val_auc=r['val_auc'], test_auc_hindsight=r['test_auc_hindsight']))
+    return pd.DataFrame(out)

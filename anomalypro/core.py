@@ -98,6 +98,7 @@ class Config:
     mask_bias:float=0.      # added to the mask logit, m = (tanh(y + mask_bias) + 1) / 2: negative starts the mask near 0 (out = x)
     upsample:str='transpose' # generator up-sampling: 'transpose' (the paper's 4x4 transposed conv) or 'resize' (nearest x2 + 3x3 conv)
     focus_warmup:int=0      # iterations over which the focus (zero-one) term's weight ramps linearly from 0 to lambda_mzerone
+    augment_shift:int=0     # training images also move by up to this many pixels each way (edges repeated); 0: flips only (the paper)
     # execution (how, not what: a run may resume under another strategy or precision)
     strategy:str='auto'     # tf.distribute strategy: 'auto', 'mirrored', 'multiworker' or 'none' (see the trainer)
     precision:str='float32' # 'float32', 'mixed_float16' (GPU, with loss scaling) or 'mixed_bfloat16'
@@ -123,10 +124,12 @@ class Config:
         for k in positive:
             if getattr(self, k) <= 0: raise ConfigError(f"{k} must be positive, got {getattr(self, k)!r}")
         for k in ['lambda_gp', 'lambda_id', 'lambda_rec', 'lambda_mask', 'lambda_msmall', 'lambda_mzerone', 'decay_iters', 'seed',
-                  'focus_warmup']:
+                  'focus_warmup', 'augment_shift']:
             if getattr(self, k) < 0: raise ConfigError(f"{k} must not be negative, got {getattr(self, k)!r}")
         for k in ['beta1', 'beta2']:
             if not 0 <= getattr(self, k) < 1: raise ConfigError(f"{k} must be in [0, 1), got {getattr(self, k)!r}")
+        if self.augment_shift >= self.image_size // 2:
+            raise ConfigError(f"augment_shift ({self.augment_shift}) must be less than half the image size ({self.image_size})")
         if self.decay_iters > self.iterations:
             raise ConfigError(f"decay_iters ({self.decay_iters}) exceeds iterations ({self.iterations})")
         stride = 2 ** max(self.d_repeat_num, 2)

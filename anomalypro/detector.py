@@ -17,17 +17,18 @@ from .datasets import normalise_volume, to_square_slice, _slice_indices
 from .pipeline import check_images
 from .model import MaskComposite  # registers the generator's layer, so that `.keras` files load
 from . import evaluate as ev
-from .scores import map_scores, aggregate_patients, SCORE_VARIANTS
+from .scores import map_scores, aggregate_patients, SCORE_VARIANTS, CALIBRATED_VARIANTS, MapCalibration
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'BUNDLE_FILES', 'CODE_CLASSES', 'CXR_EXPERIMENTS', 'VOLUME_EXTS', 'BundleError',
-           'UnsafeModelError', 'check_keras_file', 'preprocessing_for', 'overlay', 'AnomalyDetector', 'save_bundle',
-           'load_bundle', 'model_card', 'parse_data_source', 'detector_from_run', 'train_detector']
+__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'BUNDLE_FILES', 'OPTIONAL_FILES', 'CODE_CLASSES', 'CXR_EXPERIMENTS', 'VOLUME_EXTS',
+           'BundleError', 'UnsafeModelError', 'check_keras_file', 'preprocessing_for', 'overlay', 'AnomalyDetector',
+           'save_bundle', 'load_bundle', 'model_card', 'parse_data_source', 'detector_from_run', 'train_detector']
 
 # %% ../nbs/09_detector.ipynb #316e137b
 BUNDLE_FORMAT = 'anomalypro-model'  # `format` in bundle.json
 BUNDLE_VERSION = 1                  # the bundle layout this anomalypro writes and reads
 BUNDLE_FILES = ('generator.keras', 'config.yaml', 'preprocessing.json', 'threshold.json', 'training.json')
+OPTIONAL_FILES = ('calibration.npz',)  # in a bundle when its score variant needs it; checksummed like the others
 CODE_CLASSES = {'Lambda', '__lambda__', 'TFSMLayer', 'TorchModuleWrapper', 'JaxLayer', 'FlaxLayer'}
 
 class BundleError(AnomalyProError):
@@ -111,8 +112,10 @@ class AnomalyDetector:
                  threshold:dict=None, # {'value': ..., 'method': ..., ...}, see `threshold.json`
                  preprocessing:dict=None, # see `preprocessing_for`; default: own-folders images
                  training:dict=None, # summary of the training data and run, see `training.json`
-                 path=None): # the bundle it was loaded from
+                 path=None, # the bundle it was loaded from
+                 calibration:MapCalibration=None): # the map calibration of the `z_` score variants (`calibration.npz`)
         self.generator, self.config, self.path = generator, config, None if path is None else Path(path)
+        self.calibration = calibration
         self.preprocessing = preprocessing or preprocessing_for(config)
         self.threshold_info, self.training, self._fn = dict(threshold or {}), dict(training or {}), None
 
@@ -164,9 +167,12 @@ class AnomalyDetector:
                    with_paper:bool=False): # also return the paper's score, `mean |x - out| / 2`
         "Scores (the bundle's score variant) and anomaly maps (N x S x S, `|x - out| / 2` over channels) of model inputs"
         s, m, sp, v = [], [], [], self.score_variant
+        if v in CALIBRATED_VARIANTS and self.calibration is None:
+            raise AnomalyProError(f"score variant {v!r} needs the map calibration (calibration.npz), which this detector lacks")
+        cal = self.calibration if v in CALIBRATED_VARIANTS else None
         for xb, out, mask, _ in self._batches(self._ready(images), batch_size):
             m.append(np.abs(xb - out).mean(-1) / 2)
-            vs = dict(paper=m[-1].mean((1, 2), dtype=np.float64)) if v == 'paper' else map_scores(m[-1], xb, mask)
+            vs = dict(paper=m[-1].mean((1, 2), dtype=np.float64)) if v == 'paper' else map_scores(m[-1], xb, mask, calibration=cal)
             s.append(vs[v]); sp.append(vs['paper'])
         s, m = np.concatenate(s), np.concatenate(m)
         return (s, m, np.concatenate(sp)) if with_paper else (s, m)
@@ -239,8 +245,10 @@ def save_bundle(self:AnomalyDetector, path, # the bundle folder to write
     self.config.to_yaml(tmp/'config.yaml')
     for name, d in [('preprocessing', self.preprocessing), ('threshold', self.threshold_info), ('training', self.training)]:
         (tmp/f'{name}.json').write_text(json.dumps(d, indent=1, default=float))
+    if self.calibration is not None: self.calibration.save(tmp/'calibration.npz')
+    names = [*BUNDLE_FILES, *(f for f in OPTIONAL_FILES if (tmp/f).exists())]
     meta = dict(format=BUNDLE_FORMAT, format_version=BUNDLE_VERSION, anomalypro=package_version(), keras=keras.__version__,
-                tensorflow=tf.__version__, created=_now(), files={f: _sha256(tmp/f) for f in BUNDLE_FILES})
+                tensorflow=tf.__version__, created=_now(), files={f: _sha256(tmp/f) for f in names})
     (tmp/'bundle.json').write_text(json.dumps(meta, indent=1))
     (tmp/'MODEL_CARD.md').write_text(model_card(self, meta, path))
     if path.exists(): shutil.rmtree(path)
@@ -269,7 +277,7 @@ def load_bundle(path): # a bundle folder written by `AnomalyDetector.save` (or `
         raise BundleError(f"{path}: incompatible bundle: format version {v}, written by anomalypro {made_by}; this anomalypro "
                           f"({package_version()}) reads format version {BUNDLE_VERSION} and older: upgrade anomalypro")
     files = meta.get('files') or {}
-    for f in BUNDLE_FILES:
+    for f in BUNDLE_FILES + tuple(f for f in OPTIONAL_FILES if f in files):
         if f not in files: raise BundleError(f"{path}: corrupt bundle: bundle.json lists no checksum for {f}")
         if not (path/f).is_file(): raise BundleError(f"{path}: corrupt bundle: {f} is missing")
         if _sha256(path/f) != files[f]: raise BundleError(f"{path}: corrupt bundle: {f} does not match its checksum in bundle.json (modified or truncated)")
@@ -289,7 +297,14 @@ def load_bundle(path): # a bundle folder written by `AnomalyDetector.save` (or `
                           f"outputs; config and preprocessing say {want} with 3 (out, mask, raw)")
     t = thr.get('value')
     if t is not None and not (isinstance(t, (int, float)) and np.isfinite(t)): raise BundleError(f"{path}: corrupt bundle: threshold {t!r}")
-    return AnomalyDetector(g, cfg, thr, prep, training, path)
+    cal = None
+    if 'calibration.npz' in files:
+        try: cal = MapCalibration.load(path/'calibration.npz')
+        except ValueError as e: raise BundleError(f"{path}: corrupt bundle: {e}") from None
+        if cal.mean.shape != want[:2]: raise BundleError(f"{path}: incompatible bundle: calibration.npz is {cal.mean.shape}, the generator's maps {want[:2]}")
+    if thr.get('score_variant') in CALIBRATED_VARIANTS and cal is None:
+        raise BundleError(f"{path}: corrupt bundle: score variant {thr['score_variant']!r} needs calibration.npz, which bundle.json does not list")
+    return AnomalyDetector(g, cfg, thr, prep, training, path, calibration=cal)
 
 AnomalyDetector.save, AnomalyDetector.load = save_bundle, staticmethod(load_bundle)
 
@@ -404,7 +419,12 @@ def detector_from_run(run_dir, # a run folder written by `run_experiment` (confi
             agg = m.get('patient_aggregation', 'mean')
             thr['patient'] = dict(_threshold_info(aggregate_patients(val, agg), what, f'patient ({agg} of slice scores)'), aggregation=agg)
     else: raise AnomalyProError(f"{run_dir}: no scores.csv with validation scores to choose a threshold on: pass threshold=")
-    det = AnomalyDetector(gen, cfg, thr, preprocessing_for(cfg, exp, opts.get('slices')))
+    cal = None
+    if thr.get('score_variant') in CALIBRATED_VARIANTS:
+        if not (run_dir/'calibration.npz').exists():
+            raise AnomalyProError(f"{run_dir}: score variant {thr['score_variant']!r} needs calibration.npz, which the run lacks")
+        cal = MapCalibration.load(run_dir/'calibration.npz')
+    det = AnomalyDetector(gen, cfg, thr, preprocessing_for(cfg, exp, opts.get('slices')), calibration=cal)
     if data is not None:
         fv, xv, _ = data.set('val'); h = xv[fv['label'].to_numpy() == 0][:256]
         if len(h): det.threshold_info.update(heatmap_vmax=float(np.percentile(det.score_maps(h)[1], 99.9)),

@@ -18,12 +18,13 @@ from .datasets import (load_kermany, load_covidx, covidx_protocol, load_nih, loa
 from .lesions import add_lesions
 from .demo import demo_dataset, get_cache_dir
 from .trainer import HealthyGAN, fit_run, save_model_atomic, _write_text_atomic
-from .scores import map_scores, aucp, aggregate_patients, choose_on_validation, select_checkpoint, SELECTORS, PATIENT_AGGREGATIONS
+from .scores import map_scores, aucp, aggregate_patients, choose_on_validation, select_checkpoint, SELECTORS, PATIENT_AGGREGATIONS, MapCalibration
 from . import evaluate as ev, plots
 
 # %% auto #0
 __all__ = ['EXPERIMENTS', 'default_data_root', 'experiment_data_dir', 'data_missing', 'ExperimentData', 'prepare_data',
-           'CheckpointMonitor', 'monitor_sets', 'run_baselines', 'run_experiment', 'results_table', 'selectors_table']
+           'fit_calibration', 'CheckpointMonitor', 'monitor_sets', 'run_baselines', 'run_experiment', 'results_table',
+           'selectors_table']
 
 # %% ../nbs/07_experiments.ipynb #ed46629f
 EXPERIMENTS = {
@@ -198,11 +199,16 @@ _BEST_FILES = dict(val_auc='generator-best.keras', aucp='generator-best-aucp.ker
 
 def _anomaly_maps(x, out): return np.abs(to_float(x) - out).mean(-1) / 2
 
-def _variant_scores(gan, x):
-    "Every score variant of the generator's anomaly maps of `x`, and the maps, masks and outputs"
+def _variant_scores(gan, x, calibration=None):
+    "Every score variant of the generator's anomaly maps of `x` (the `z_` ones with a `calibration`), and the maps, masks and outputs"
     out, mask, _ = gan.translate(x)
     maps = _anomaly_maps(x, out)
-    return map_scores(maps, to_float(x), mask), maps, mask, out
+    return map_scores(maps, to_float(x), mask, calibration=calibration), maps, mask, out
+
+def fit_calibration(gan, images):
+    "The `MapCalibration` of the generator's anomaly maps of known-healthy `images` (None without at least 2 images)"
+    if images is None or len(images) < 2: return None
+    return MapCalibration.fit(_anomaly_maps(images, gan.translate(images)[0]))
 
 class CheckpointMonitor(keras.callbacks.Callback):
     "At every checkpoint: each score variant's validation AUC, AUCp and (hindsight only) test AUC into `checkpoints.csv`; keep each selector's best generator"
@@ -211,9 +217,10 @@ class CheckpointMonitor(keras.callbacks.Callback):
                  healthy=None, # held-aside healthy images (never trained on), for `aucp`
                  train_healthy=None, # a sample of B's training images, for `aucp_train`
                  unannotated=None, # a sample of A's images, the positives of AUCp
-                 test=None): # (images, labels) of the test split: recorded as hindsight, never used to choose
+                 test=None, # (images, labels) of the test split: recorded as hindsight, never used to choose
+                 calibrate=None): # B's training images (apart from `train_healthy`) that fit each checkpoint's `MapCalibration`
         super().__init__(); self.dir, self.val, self.test = Path(run_dir), val, test
-        self.healthy, self.train_healthy, self.unannotated = healthy, train_healthy, unannotated
+        self.healthy, self.train_healthy, self.unannotated, self.calibrate = healthy, train_healthy, unannotated, calibrate
         self.path = self.dir/'checkpoints.csv'; self.rows, self.best = [], {}
 
     def on_train_begin(self, logs=None):
@@ -228,7 +235,8 @@ class CheckpointMonitor(keras.callbacks.Callback):
         c, step = self.model.cfg, int(self.model.iteration.numpy())
         for k in ('val_auc', 'aucp', 'aucp_train'): logs[k] = float('nan')
         if step % c.checkpoint_every and step < c.iterations: return
-        sc = lambda x: None if x is None or not len(x) else _variant_scores(self.model, x)[0]
+        cal = fit_calibration(self.model, self.calibrate)
+        sc = lambda x: None if x is None or not len(x) else _variant_scores(self.model, x, cal)[0]
         v, t = sc(None if self.val is None else self.val[0]), sc(None if self.test is None else self.test[0])
         h, b, a = sc(self.healthy), sc(self.train_healthy), sc(self.unannotated)
         rows = []
@@ -251,6 +259,7 @@ class CheckpointMonitor(keras.callbacks.Callback):
 def monitor_sets(data:ExperimentData, # the experiment's data
                  holdout:float=0.1, # fraction of B's subjects held aside (not trained on) as the known-healthy set of AUCp
                  max_aucp:int=512, # at most this many images of A and of B's training images are scored for AUCp
+                 max_calibrate:int=256, # at most this many of B's training images fit the map calibration (half of them at most)
                  seed:int=0): # seeds the split and the samples
     "(B's rows and images to train on, A, and the `CheckpointMonitor` keyword arguments) of an experiment"
     fb, xb, _ = data.set('B'); fa, xa, _ = data.set('A'); fv, xv, _ = data.set('val'); ft, xt, _ = data.set('test')
@@ -261,8 +270,11 @@ def monitor_sets(data:ExperimentData, # the experiment's data
     is_held = np.isin(ids, rng.permutation(subj)[:n_hold])
     xb_train = xb[~is_held]
     pick = lambda n: np.sort(rng.permutation(n)[:max_aucp])
+    order = rng.permutation(len(xb_train))   # B's training images: the calibration's, then AUCp's, never the same ones
+    n_cal = min(max_calibrate, len(order) // 2) if len(order) >= 4 else 0
     kw = dict(val=(xv, fv['label'].to_numpy()), healthy=xb[is_held] if is_held.any() else None,
-              train_healthy=xb_train[pick(len(xb_train))], unannotated=xa[pick(len(xa))], test=(xt, ft['label'].to_numpy()))
+              train_healthy=xb_train[np.sort(order[n_cal:][:max_aucp])], unannotated=xa[pick(len(xa))], test=(xt, ft['label'].to_numpy()),
+              calibrate=xb_train[np.sort(order[:n_cal])] if n_cal else None)
     return fb[~is_held].reset_index(drop=True), xb_train, xa, kw
 
 # %% ../nbs/07_experiments.ipynb #a7e1c3d2
@@ -298,7 +310,8 @@ def run_baselines(data:ExperimentData, # the experiment's data
                   ae_seconds:float=60., # the autoencoder's wall-clock training budget
                   run_dir=None, # where to keep the fitted baselines (`baselines/`), if given
                   progress:bool=False, # progress bar of the autoencoder
-                  b_frame=None): # B's training rows: with a `slice` column, also per-slice-position statistics
+                  b_frame=None, # B's training rows: with a `slice` column, also per-slice-position statistics
+                  calibrate=None): # B's training images that fit the autoencoder's `MapCalibration` (the `z_` variants), as the GAN's
     "Every baseline on the experiment's split, choices made on validation: {name: result}"
     from anomalypro.baselines import mean_intensity, PixelStats, train_autoencoder, autoencoder_maps
     fv, xv, _ = data.set('val'); ft, xt, mt = data.set('test')
@@ -323,7 +336,8 @@ def run_baselines(data:ExperimentData, # the experiment's data
             res['pixel_zscore_slice']['pixel'] = _pixel(mt, zt, seed)
     ae, info = train_autoencoder(xb_train, seconds=ae_seconds, seed=seed, progress=progress)
     av, at = autoencoder_maps(ae, xv), autoencoder_maps(ae, xt)
-    res['autoencoder'] = ev_(map_scores(av, to_float(xv)), map_scores(at, to_float(xt)))
+    cal = MapCalibration.fit(autoencoder_maps(ae, calibrate)) if calibrate is not None and len(calibrate) >= 2 else None
+    res['autoencoder'] = ev_(map_scores(av, to_float(xv), calibration=cal), map_scores(at, to_float(xt), calibration=cal))
     res['autoencoder'].update(pixel=_pixel(mt, at, seed), training={k: v for k, v in info.items() if k != 'losses'})
     if run_dir is not None:
         bd = Path(run_dir)/'baselines'; bd.mkdir(parents=True, exist_ok=True)
@@ -367,7 +381,8 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     t0 = time.perf_counter()
     fit_run(gan, xa, xb, run_dir, progress=progress, callbacks=[CheckpointMonitor(run_dir, **mon)])
     train_s = time.perf_counter() - t0
-    last = _variant_scores(gan, xv), _variant_scores(gan, xt)   # the last generator's, reused when it is the one evaluated
+    cal = fit_calibration(gan, mon['calibrate'])
+    last = _variant_scores(gan, xv, cal), _variant_scores(gan, xt, cal)   # the last generator's, reused when it is the one evaluated
     last_v, last_t = last[0][0]['paper'], last[1][0]['paper']
     table = pd.read_csv(run_dir/'checkpoints.csv')
     picks = {k: _pick(table, k) for k in SELECTORS + ('hindsight',)}
@@ -377,8 +392,9 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     if select != 'last':
         best = run_dir/_BEST_FILES[select]
         if not best.exists(): raise AnomalyProError(f"{best} is missing: the run kept no generator for selector {select!r}")
-        _load_generator_weights(gan, best)
-    (cv, maps_v, _, _), (ct, maps_t, mask_t, out_t) = last if select == 'last' else (_variant_scores(gan, xv), _variant_scores(gan, xt))
+        _load_generator_weights(gan, best); cal = fit_calibration(gan, mon['calibrate'])
+    (cv, maps_v, _, _), (ct, maps_t, mask_t, out_t) = last if select == 'last' else (_variant_scores(gan, xv, cal), _variant_scores(gan, xt, cal))
+    if cal is not None: cal.save(run_dir/'calibration.npz')   # the chosen generator's: `detector_from_run` puts it in the bundle
     yv, yt = fv['label'].to_numpy(), ft['label'].to_numpy()
     if select.startswith('aucp'):   # label-free: the variant with the best AUCp at the chosen checkpoint
         res = _evaluate_candidates(fv, ft, {picks[select]['variant']: cv[picks[select]['variant']]}, ct, data.patient_level, cfg.seed, n_boot)
@@ -391,7 +407,8 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     m = dict(experiment=data.name, checkpoint=select, checkpoint_step=picks[select]['step'], score_variant=variant,
              counts=protocol_counts(data.frame).reset_index().to_dict(orient='records'),
              aucp_sets=dict(healthy_held_aside=0 if mon['healthy'] is None else len(mon['healthy']),
-                            b_training=len(mon['train_healthy']), a=len(mon['unannotated']), b_trained_on=len(xb)),
+                            b_training=len(mon['train_healthy']), a=len(mon['unannotated']), b_trained_on=len(xb),
+                            b_calibration=0 if mon['calibrate'] is None else len(mon['calibrate'])),
              image=res['image'],
              image_paper_score=ev.evaluate_scores(yt, ct['paper'], yv, cv['paper'], seed=cfg.seed, n_boot=n_boot),
              variants={k: dict(val_auc=float(res['val_auc'][k]), test_auc=ev.auc(yt, ct[k])) for k in cv},
@@ -411,7 +428,8 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     if (px := _pixel(mt, maps_t, cfg.seed)) is not None: m['pixel'] = px
     m['mask_mean_healthy_test'] = float(mask_t[yt == 0].mean()) if (yt == 0).any() else None
     if baselines:
-        m['baselines'] = run_baselines(data, xb, cfg.seed, n_boot, ae_seconds=ae_seconds or max(train_s, 5.), run_dir=run_dir, b_frame=fb)
+        m['baselines'] = run_baselines(data, xb, cfg.seed, n_boot, ae_seconds=ae_seconds or max(train_s, 5.), run_dir=run_dir, b_frame=fb,
+                                       calibrate=mon['calibrate'])
     (run_dir/'metrics.json').write_text(json.dumps(m, indent=1, default=float))
     # figures, drawn from what was just written
     st = ct[variant]

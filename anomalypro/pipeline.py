@@ -47,15 +47,24 @@ def _gather(store):
     def f(idx): return to_float(store[idx])
     return f
 
+def _translate(x, off):
+    "Each image of `x` (N x S x S x C) moved by its (dy, dx) in `off` (N x 2 int32), edge pixels repeated"
+    r = tf.range(tf.shape(x)[1])
+    rows = tf.clip_by_value(r[None] - off[:, :1], 0, tf.shape(x)[1] - 1)
+    cols = tf.clip_by_value(r[None] - off[:, 1:], 0, tf.shape(x)[2] - 1)
+    return tf.gather(tf.gather(x, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
+
 def pair_dataset(a, # mixed set A: N x S x S x C, uint8 or float in [-1, 1] (may be a memmap)
                  b, # healthy set B, same shape per image
                  batch_size:int, # pairs per batch
                  seed:int=0, # order and flips
                  start_step:int=0, # first iteration (resume)
-                 flip:bool=True): # random horizontal flips (training only)
+                 flip:bool=True, # random horizontal flips (training only)
+                 shift:int=0): # random translations by up to this many pixels each way (0: none, the paper)
     "Endless `tf.data` stream of (x_A, x_B) batches in HealthyGAN's pair order, starting at iteration `start_step`"
     a, b = check_images(a, 'mixed set A'), check_images(b, 'healthy set B')
     if a.shape[1:] != b.shape[1:]: raise DataError(f"A and B images differ in shape: {a.shape[1:]} vs {b.shape[1:]}")
+    if not 0 <= shift < a.shape[1] // 2: raise DataError(f"shift must be in [0, {a.shape[1] // 2}) for {a.shape[1]}-pixel images, got {shift}")
     shape = (batch_size, *a.shape[1:])
     ga, gb = _gather(a), _gather(b)
     def load(step, ia, ib):
@@ -66,6 +75,10 @@ def pair_dataset(a, # mixed set A: N x S x S x C, uint8 or float in [-1, 1] (may
             u = tf.random.stateless_uniform((2, batch_size), seed=tf.stack([tf.constant(seed, tf.int64), step]))
             xa = tf.where(u[0][:, None, None, None] < 0.5, tf.reverse(xa, [2]), xa)
             xb = tf.where(u[1][:, None, None, None] < 0.5, tf.reverse(xb, [2]), xb)
+        if shift:
+            o = tf.random.stateless_uniform((2, batch_size, 2), seed=tf.stack([tf.constant(seed, tf.int64) + 2**31, step]),
+                                            minval=-int(shift), maxval=int(shift) + 1, dtype=tf.int32)
+            xa, xb = _translate(xa, o[0]), _translate(xb, o[1])
         return xa, xb
     items = pair_items(len(a), len(b), seed, start_step * batch_size).batch(batch_size, drop_remainder=True)
     steps = tf.data.Dataset.range(start_step, 2**62)

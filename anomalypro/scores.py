@@ -8,12 +8,14 @@ Docs: https://anomalypro.github.io/anomalypro/scores.html.md"""
 from __future__ import annotations
 import numpy as np
 import pandas as pd
+from dataclasses import dataclass
+from pathlib import Path
 from scipy import ndimage
 from .evaluate import auc, patient_scores
 
 # %% auto #0
-__all__ = ['SCORE_VARIANTS', 'PATIENT_AGGREGATIONS', 'SELECTORS', 'foreground', 'map_scores', 'aucp', 'aggregate_patients',
-           'choose_on_validation', 'select_checkpoint']
+__all__ = ['SCORE_VARIANTS', 'CALIBRATED_VARIANTS', 'PATIENT_AGGREGATIONS', 'SELECTORS', 'foreground', 'map_scores',
+           'MapCalibration', 'aucp', 'aggregate_patients', 'choose_on_validation', 'select_checkpoint']
 
 # %% ../nbs/05a_scores.ipynb #e939d80b
 def foreground(images, # N x S x S x C (or N x S x S) model inputs in [-1, 1]
@@ -31,7 +33,8 @@ def foreground(images, # N x S x S x C (or N x S x S) model inputs in [-1, 1]
     return fg
 
 # %% ../nbs/05a_scores.ipynb #db7d44ec
-SCORE_VARIANTS = ('paper', 'foreground_mean', 'p99', 'max_smooth', 'mask_weighted')
+SCORE_VARIANTS = ('paper', 'foreground_mean', 'p99', 'max_smooth', 'mask_weighted', 'z_mean', 'z_p99', 'z_max_smooth')
+CALIBRATED_VARIANTS = tuple(v for v in SCORE_VARIANTS if v.startswith('z_'))  # need a `MapCalibration`
 
 def _check_map_inputs(maps, images, masks):
     a = np.asarray(maps, np.float32)
@@ -41,24 +44,70 @@ def _check_map_inputs(maps, images, masks):
             raise ValueError(f"{name} of shape {np.shape(v)} do not match the maps' {a.shape}")
     return a
 
+def _region_scores(a, fg, sig, q):
+    "(mean, percentile `q`, maximum after Gaussian smoothing by `sig`) of maps `a` inside the foreground `fg`"
+    sm = ndimage.gaussian_filter(a, (0, sig, sig), mode='nearest')
+    return (np.array([m[f].mean() for m, f in zip(a, fg)], np.float64),
+            np.array([np.percentile(m[f], q) for m, f in zip(a, fg)], np.float64),
+            np.array([m[f].max() for m, f in zip(sm, fg)], np.float64))
+
 def map_scores(maps, # N x S x S anomaly maps (channel-averaged)
                images=None, # N x S x S x C model inputs in [-1, 1]: for the foreground (None: every pixel)
                masks=None, # N x S x S (x 1) generator masks in [0, 1]: for `mask_weighted` (None: not computed)
                sigma:float=None, # Gaussian sigma of `max_smooth`, pixels (None: S / 32)
-               q:float=99.): # percentile of `p99`
+               q:float=99., # percentile of `p99`
+               calibration=None): # a `MapCalibration` fitted on healthy images' maps: adds the `z_` variants (None: not computed)
     "Every score variant of each map: {variant: 1-D array}, `paper` first"
     a = _check_map_inputs(maps, images, masks)
     fg = foreground(images) if images is not None else np.ones(a.shape, bool)
     sig = a.shape[1] / 32 if sigma is None else sigma
-    sm = ndimage.gaussian_filter(a, (0, sig, sig), mode='nearest')
-    out = dict(paper=a.mean((1, 2), dtype=np.float64),
-               foreground_mean=np.array([m[f].mean() for m, f in zip(a, fg)], np.float64),
-               p99=np.array([np.percentile(m[f], q) for m, f in zip(a, fg)], np.float64),
-               max_smooth=np.array([m[f].max() for m, f in zip(sm, fg)], np.float64))
+    out = dict(paper=a.mean((1, 2), dtype=np.float64), **dict(zip(('foreground_mean', 'p99', 'max_smooth'), _region_scores(a, fg, sig, q))))
     if masks is not None:
         mk = np.asarray(masks, np.float32).reshape(a.shape)
         out['mask_weighted'] = (a * mk).mean((1, 2), dtype=np.float64)
+    if calibration is not None: out.update(zip(CALIBRATED_VARIANTS, _region_scores(calibration(a), fg, sig, q)))
     return out
+
+# %% ../nbs/05a_scores.ipynb #5c1e0a7b
+@dataclass
+class MapCalibration:
+    "Per-pixel mean and spread of healthy images' anomaly maps; calling it turns maps into one-sided z-scores"
+    mean: np.ndarray  # S x S mean map of the healthy images
+    std: np.ndarray   # S x S population standard deviation
+    eps: float        # added to `std` before dividing (guards pixels where every healthy map agrees)
+
+    def __post_init__(self):
+        self.mean, self.std = np.asarray(self.mean, np.float32), np.asarray(self.std, np.float32)
+        if self.mean.ndim != 2 or self.mean.shape != self.std.shape:
+            raise ValueError(f"calibration mean and std must both be S x S, got shapes {self.mean.shape} and {self.std.shape}")
+        self.eps = float(self.eps)
+        if not self.eps > 0: raise ValueError(f"calibration eps must be positive, got {self.eps!r}")
+
+    @classmethod
+    def fit(cls, maps, # N x S x S anomaly maps of healthy images (N >= 2)
+            rel_eps:float=0.01): # eps as a fraction of the spread of all the maps' values
+        "Fit the per-pixel statistics on healthy images' maps"
+        a = _check_map_inputs(maps, None, None).astype(np.float64)
+        if len(a) < 2: raise ValueError(f"a map calibration needs at least 2 healthy maps, got {len(a)}")
+        return cls(a.mean(0), a.std(0), rel_eps * float(a.std()) + 1e-6)
+
+    def __call__(self, maps): # N x S x S maps of the fitted size
+        "Calibrated maps: `max(map - mean, 0) / (std + eps)`"
+        a = _check_map_inputs(maps, None, None)
+        if a.shape[1:] != self.mean.shape:
+            raise ValueError(f"maps are {a.shape[1:]} but the calibration was fitted on {self.mean.shape} maps")
+        return np.maximum(a - self.mean, 0) / (self.std + np.float32(self.eps))
+
+    def save(self, path): # an `.npz` file
+        "Write `mean`, `std` and `eps` to `path`; returns the path"
+        path = Path(path); np.savez(path, mean=self.mean, std=self.std, eps=np.float64(self.eps)); return path
+
+    @classmethod
+    def load(cls, path): # an `.npz` written by `save`
+        "Read a calibration; `ValueError` naming the file when it is not one"
+        try:
+            with np.load(path, allow_pickle=False) as z: return cls(z['mean'], z['std'], float(z['eps']))
+        except (OSError, KeyError, ValueError) as e: raise ValueError(f"{path}: not a map calibration ({e})") from None
 
 # %% ../nbs/05a_scores.ipynb #ffffd138
 def aucp(healthy_scores, # scores of known-healthy images (negatives)

@@ -207,7 +207,7 @@ def train_dataset(cfg:Config, a, b, # the mixed set A and the healthy set B (uin
                   start:int=0): # first iteration (a multiple of n_critic)
     "The pair stream grouped for `train_step`: batches of shape (batch_size, n_critic, S, S, C), starting at iteration `start`"
     if start % cfg.n_critic: raise AnomalyProError(f"training can only start at a multiple of n_critic ({cfg.n_critic}), not at iteration {start}")
-    ds = pair_dataset(a, b, cfg.batch_size, cfg.seed, start_step=start)
+    ds = pair_dataset(a, b, cfg.batch_size, cfg.seed, start_step=start, shift=cfg.augment_shift)
     swap = lambda t: tf.transpose(t, [1, 0, 2, 3, 4])
     ds = ds.batch(cfg.n_critic, drop_remainder=True).map(lambda xa, xb: (swap(xa), swap(xb)))
     opts = tf.data.Options()   # every worker builds the same stream and keeps its share of each global batch

@@ -62,12 +62,13 @@ def test_train_stop_refuse_resume(trained):
 
 def test_bundle_layout(trained):
     out = trained['out']; b = out/'model'
-    assert {p.name for p in b.iterdir()} == {'generator.keras', 'config.yaml', 'preprocessing.json', 'threshold.json',
-                                             'training.json', 'bundle.json', 'MODEL_CARD.md'}
+    thr = json.loads((b/'threshold.json').read_text())
+    cal = {'calibration.npz'} if thr['score_variant'].startswith('z_') else set()   # a calibrated score variant carries its calibration
+    files = {'generator.keras', 'config.yaml', 'preprocessing.json', 'threshold.json', 'training.json'} | cal
+    assert {p.name for p in b.iterdir()} == files | {'bundle.json', 'MODEL_CARD.md'}
     meta = json.loads((b/'bundle.json').read_text())
     assert meta['format'] == 'anomalypro-model' and meta['format_version'] == 1 and meta['anomalypro'] and meta['created']
-    assert set(meta['files']) == {'generator.keras', 'config.yaml', 'preprocessing.json', 'threshold.json', 'training.json'}
-    thr = json.loads((b/'threshold.json').read_text())
+    assert set(meta['files']) == files
     sc = pd.read_csv(out/'scores.csv'); val = sc[sc['set'] == 'val']
     assert 'sensitivity = specificity' in thr['method'] and 'validation split' in thr['data']
     assert thr['n_validation'] == dict(total=len(val), healthy=int((val.label == 0).sum()), anomalous=int(val.label.sum()))
@@ -108,7 +109,8 @@ def test_score_mixed_folder(trained, inbox, tmp_path):
     assert sc['score_paper'].between(0, 1).all()                                     # the paper's score is always written
     flat = sc[sc['slice'].isna()]
     assert sorted(Path(f).name for f in flat['file']) == ['ct.dcm', 'noext', 'p0.png', 'p1.png', 'p2.png', 'single.png', 'x.jpg']
-    assert sc['score'].between(0, 1).all() and set(sc['flag']) <= {0, 1}
+    assert (sc['score'] >= 0).all() and np.isfinite(sc['score']).all() and set(sc['flag']) <= {0, 1}   # z_ scores exceed 1
+    if not info['score_variant'].startswith('z_'): assert (sc['score'] <= 1).all()
     thr = json.loads((trained['out']/'model'/'threshold.json').read_text())['value']
     assert ((sc['score'] >= thr).astype(int) == sc['flag']).all()
     vol = sc[sc['slice'].notna()]

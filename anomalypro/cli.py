@@ -28,7 +28,8 @@ def load_params(notebooks, experiment:str, params:str):
     f = Path(notebooks)/'params'/params/f'{experiment}.yaml'
     if not f.exists():
         sets = sorted(p.name for p in (Path(notebooks)/'params').iterdir() if p.is_dir())
-        raise FileNotFoundError(f"no parameter file {f}; parameter sets: {sets}")
+        raise FileNotFoundError(f"no parameter file {f}: parameter set {params!r} has no {experiment!r}" if params in sets
+                                else f"unknown parameter set {params!r} (no {f}); parameter sets: {', '.join(sets)}")
     return yaml.safe_load(f.read_text()) or {}
 
 # %% ../nbs/08_cli.ipynb #4e14be53
@@ -49,8 +50,10 @@ def reproduce(experiments=DEFAULT_EXPERIMENTS, # experiment names
     from anomalypro.experiments import experiment_data_dir, data_missing, results_table, selectors_table, EXPERIMENTS
     nbdir = find_notebooks(notebooks); runs = Path(runs)
     ok, skipped, failed = {}, {}, {}
+    for exp in experiments:   # every name and parameter file checked before anything runs or any folder is made
+        if exp not in EXPERIMENTS: raise SystemExit(f"error: unknown experiment {exp!r}; choose from {sorted(EXPERIMENTS)}")
+        load_params(nbdir, exp, params)
     for exp in experiments:
-        if exp not in EXPERIMENTS: raise SystemExit(f"unknown experiment {exp!r}; choose from {sorted(EXPERIMENTS)}")
         d = (data_dirs or {}).get(exp) or experiment_data_dir(exp, data_root)
         why = data_missing(exp, d)
         if why: skipped[exp] = why; log(f"[skip] {why}"); continue
@@ -113,7 +116,7 @@ def cmd_train(args):
     "`anomalypro train`: train a detector, write its bundle, say where everything went"
     why = _refuse_existing(args.out, args.resume) or (None if args.data or args.resume else "--data is required (or --resume to continue a run)")
     if why: print(f"error: {why}", file=sys.stderr); return 1
-    sets = _kv(args.set)
+    sets, opts = _kv(args.set), _kv(args.option, '--option') or None   # bad values are refused before TensorFlow loads
     if args.strategy: sets['strategy'] = args.strategy
     if args.strategy or os.environ.get('TF_CONFIG'):   # a multi-worker strategy must exist before TensorFlow runs anything
         from anomalypro.trainer import get_strategy
@@ -124,7 +127,7 @@ def cmd_train(args):
     try:
         det = AnomalyDetector.train(args.data, out, config=args.config or args.preset, data_dir=args.data_dir, resume=args.resume,
                                     stop_after=args.stop_after, n_boot=args.n_boot, max_per_set=args.max_per_set,
-                                    options=_kv(args.option) or None, cache_dir=args.cache_dir, progress=not args.quiet, **sets)
+                                    options=opts, cache_dir=args.cache_dir, progress=not args.quiet, **sets)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the newest checkpoint is in {out/'checkpoints'}; continue with `anomalypro train --resume --out {out}`", file=sys.stderr)
         return 130
@@ -166,17 +169,25 @@ def cmd_evaluate(args):
     return 0
 
 # %% ../nbs/08_cli.ipynb #11c1cb5f
-def _kv(items):
+def _kv(items, flag:str='--set', parse:bool=True, form:str='KEY=VALUE'):
+    "KEY=VALUE strings as a dict (values parsed as YAML unless `parse` is off); a one-line error naming `flag` otherwise"
     out = {}
     for it in items or []:
-        if '=' not in it: raise SystemExit(f"--set expects KEY=VALUE, got {it!r}")
-        k, v = it.split('=', 1); out[k] = yaml.safe_load(v)
+        k, eq, v = it.partition('=')
+        if not eq or not k: raise SystemExit(f"error: {flag} expects {form}, got {it!r}")
+        try: out[k] = yaml.safe_load(v) if parse else v
+        except yaml.YAMLError as e: raise SystemExit(f"error: {flag} {k}=...: the value is not valid YAML ({str(e).splitlines()[0]})") from None
     return out
 
 def _parser():
+    from anomalypro import __version__
     p = argparse.ArgumentParser(prog='anomalypro', description='HealthyGAN anomaly detection: reproduce the paper, train and score your own images')
+    p.add_argument('--version', action='version', version=f'anomalypro {__version__}')
     sub = p.add_subparsers(dest='command', required=True)
-    r = sub.add_parser('reproduce', help='run experiment notebooks with a parameter set and write the results table')
+    r = sub.add_parser('reproduce', help='run experiment notebooks with a parameter set and write the results table',
+                       description='Run the experiment notebooks with papermill at a parameter set (quick, cpu, paper) into '
+                                   'RUNS/<experiment>/<params>/, skip those whose data is missing (saying where to get it), and write '
+                                   'the results table RUNS/results-<params>.md (and .csv); --publish also copies figures and tables.')
     r.add_argument('--experiments', nargs='+', default=list(DEFAULT_EXPERIMENTS), help='experiments to run (default: all)')
     r.add_argument('--params', default='cpu', help='parameter set: quick (seconds), cpu (a real run on a CPU), paper (a GPU)')
     r.add_argument('--data-root', help='folder holding each experiment\'s data folder (default: $ANOMALYPRO_DATA, ../shared/data, data/)')
@@ -222,7 +233,7 @@ def _parser():
     s.add_argument('--quiet', action='store_true', help='no progress bar')
     e = sub.add_parser('evaluate', help='metrics and figures of a model bundle on a labelled folder',
                        description='Score FOLDER/normal and FOLDER/abnormal (or FOLDER/test/normal and FOLDER/test/abnormal) and write '
-                                   'metrics.json (AUC; the bundle\'s threshold and the test-chosen one, with 95%% intervals), scores.csv and figures/.')
+                                   'metrics.json (AUC; the bundle\'s threshold and the test-chosen one, with 95% intervals), scores.csv and figures/.')
     e.add_argument('model', help='the model bundle folder')
     e.add_argument('folder', help='labelled folder: normal/ + abnormal/, or test/normal/ + test/abnormal/')
     e.add_argument('--out', required=True, help='output folder')
@@ -239,19 +250,22 @@ def main(argv=None):
         if not args.quiet:
             logging.basicConfig(level=logging.INFO, format='%(message)s', stream=sys.stderr)
             logging.getLogger('papermill').setLevel(logging.INFO)
-        dirs = {k: v for k, v in (s.split('=', 1) for s in (args.data_dir or []))}
-        res = reproduce(args.experiments, args.params, args.data_root, dirs, args.runs, args.notebooks, args.publish, _kv(args.set),
-                        strategy=args.strategy)
+        dirs = _kv(args.data_dir, '--data-dir', parse=False, form='EXPERIMENT=DIR')
+        try: res = reproduce(args.experiments, args.params, args.data_root, dirs, args.runs, args.notebooks, args.publish, _kv(args.set),
+                             strategy=args.strategy)
+        except FileNotFoundError as e: print(f"error: {e}", file=sys.stderr); return 1
         if res['table'] is not None:
             print('\n' + _markdown(res['table'], args.params, res['skipped'], res['failed']))
             print(f"results: {Path(args.runs)/f'results-{args.params}.md'}" + (f" and {Path(args.publish)/f'results-{args.params}.md'}" if args.publish else ''))
             for exp, rd in res['ok'].items(): print(f"{exp}: run folder {rd} (notebook.ipynb, metrics.json, scores.csv, figures/)")
         print(f"{len(res['ok'])} ran, {len(res['skipped'])} skipped (no data), {len(res['failed'])} failed")
         return 1 if res['failed'] else 0
-    from anomalypro.core import AnomalyProError
     try: return dict(train=cmd_train, score=cmd_score, evaluate=cmd_evaluate)[args.command](args)
-    except (AnomalyProError, FileExistsError) as e:
-        print(f"error: {e}", file=sys.stderr); return 1
+    except Exception as e:   # anomalypro's own errors (the module is loaded by then) and an existing output: one line, no traceback
+        core = sys.modules.get('anomalypro.core')
+        if isinstance(e, FileExistsError) or (core is not None and isinstance(e, core.AnomalyProError)):
+            print(f"error: {e}", file=sys.stderr); return 1
+        raise
 
 # %% ../nbs/08_cli.ipynb #d030dd6c
 if __name__ == '__main__': sys.exit(main())

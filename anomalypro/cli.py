@@ -11,17 +11,34 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['DEFAULT_EXPERIMENTS', 'find_notebooks', 'load_params', 'reproduce', 'cmd_train', 'cmd_score', 'cmd_evaluate', 'main']
+__all__ = ['DEFAULT_EXPERIMENTS', 'find_notebooks', 'list_experiments', 'load_params', 'reproduce', 'cmd_train', 'cmd_score',
+           'cmd_evaluate', 'main']
 
 # %% ../nbs/08_cli.ipynb #7b47bf72
 def find_notebooks(path=None):
-    "The folder of experiment notebooks: `path`, else `nbs/experiments` beside the package or under the current folder"
+    "The folder of experiment notebooks: `path`, else the repository's `nbs/experiments` (a clone), else the copy installed with the package"
     import anomalypro
-    cands = [Path(path)] if path else [Path(anomalypro.__file__).resolve().parents[1]/'nbs'/'experiments', Path.cwd()/'nbs'/'experiments']
+    pkg = Path(anomalypro.__file__).resolve().parent
+    cands = [Path(path)] if path else [pkg.parent/'nbs'/'experiments', pkg/'notebooks', Path.cwd()/'nbs'/'experiments']
     for c in cands:
         if (c/'params').is_dir(): return c
-    raise FileNotFoundError(f"experiment notebooks not found in {', '.join(map(str, cands))}: run from a clone of the "
-                            "repository, or pass --notebooks DIR")
+    raise FileNotFoundError(f"experiment notebooks not found in {', '.join(map(str, cands))}: reinstall anomalypro (the wheel ships "
+                            "them as anomalypro/notebooks), run from a clone of the repository, or pass --notebooks DIR")
+
+def list_experiments(notebooks=None, # experiment notebooks folder (default: `find_notebooks`)
+                     data_root=None): # folder holding each experiment's data folder (default: see `default_data_root`)
+    "A table of every experiment: its parameter sets and whether its data was found (and where)"
+    import pandas as pd
+    from anomalypro.experiments import experiment_data_dir, data_missing
+    nbdir = find_notebooks(notebooks); rows = []
+    for nb in sorted(nbdir.glob('*.ipynb')):
+        exp = nb.stem
+        sets = sorted(p.parent.name for p in (nbdir/'params').glob(f'*/{exp}.yaml'))
+        if exp == 'ablation': rows.append(dict(experiment=exp, parameter_sets=', '.join(sets), data='(the demo data: built in)')); continue
+        d = experiment_data_dir(exp, data_root)
+        found = 'built in' if d is None else f'found: {d}' if not data_missing(exp, d) else f'missing: {d}'
+        rows.append(dict(experiment=exp, parameter_sets=', '.join(sets), data=found))
+    return pd.DataFrame(rows)
 
 def load_params(notebooks, experiment:str, params:str):
     "The parameter file of `experiment` in set `params` as a dict"
@@ -198,6 +215,7 @@ def _parser():
     r.add_argument('--set', action='append', metavar='KEY=VALUE', help='override a notebook parameter, e.g. --set CONFIG="{iterations: 500}"')
     r.add_argument('--strategy', choices=['auto', 'mirrored', 'none'], help='tf.distribute strategy of the trainings (default: the parameters\' own, auto)')
     r.add_argument('--quiet', action='store_true', help='do not stream the notebooks\' output')
+    r.add_argument('--list', action='store_true', help='list the experiments, their parameter sets and whether their data was found; run nothing')
     t = sub.add_parser('train', help='train a detector on your images (or an experiment\'s data) and write its model bundle',
                        description='Train HealthyGAN, evaluate it on the held-out test split, and write the model bundle to OUT/model.')
     t.add_argument('--data', help='folders:DIR (your own healthy/ mixed/ test/normal/ test/abnormal/ folders) or an experiment: '
@@ -246,6 +264,9 @@ def _parser():
 def main(argv=None):
     "Entry point of the `anomalypro` console script"
     args = _parser().parse_args(argv)
+    if args.command == 'reproduce' and args.list:
+        try: print(list_experiments(args.notebooks, args.data_root).to_string(index=False)); return 0
+        except FileNotFoundError as e: print(f"error: {e}", file=sys.stderr); return 1
     if args.command == 'reproduce':
         if not args.quiet:
             logging.basicConfig(level=logging.INFO, format='%(message)s', stream=sys.stderr)

@@ -19,3 +19,40 @@ def test_citation_cff_names_the_paper_and_this_version():
     p = c['preferred-citation']
     assert p['title'].startswith('HealthyGAN') and p['year'] == 2022 and p['authors'][0]['family-names'] == 'Siddiquee'
     assert any('2209.01822' in i['value'] for i in p['identifiers'])
+
+import os, subprocess, sys, zipfile, json
+import pytest
+
+@pytest.fixture(scope='module')
+def wheel(tmp_path_factory):
+    "The wheel of this checkout, built as `pip wheel` builds it"
+    d = tmp_path_factory.mktemp('wheel')
+    p = subprocess.run([sys.executable, '-m', 'pip', 'wheel', '--no-deps', '-q', '-w', str(d), str(ROOT)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-3000:]
+    (w,) = d.glob('anomalypro-*.whl')
+    return w
+
+def test_wheel_ships_the_experiment_notebooks_and_licence(wheel):
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for exp in ('demo', 'kermany', 'ixi_lesions', 'covidx', 'chestxray14', 'migraine'):
+        assert f'anomalypro/notebooks/{exp}.ipynb' in names
+        for s in ('quick', 'cpu', 'paper'): assert f'anomalypro/notebooks/params/{s}/{exp}.yaml' in names, (s, exp)
+    assert any(n.endswith('licenses/LICENSE') for n in names)
+
+def test_installed_wheel_reproduces_outside_the_checkout(wheel, tmp_path):
+    "The wheel installed on its own (no clone beside it) runs the demo at quick parameters from another folder"
+    site, work = tmp_path/'site', tmp_path/'elsewhere'; work.mkdir()
+    p = subprocess.run([sys.executable, '-m', 'pip', 'install', '-q', '--no-deps', '--target', str(site), str(wheel)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr[-3000:]
+    env = {**os.environ, 'PYTHONPATH': str(site), 'ANOMALYPRO_CACHE': str(tmp_path/'cache')}
+    run = lambda *a: subprocess.run([sys.executable, '-m', 'anomalypro.cli', *a], cwd=work, env=env, capture_output=True, text=True, timeout=600)
+    ls = run('reproduce', '--list')
+    assert ls.returncode == 0 and 'built in' in ls.stdout and 'quick' in ls.stdout, ls.stderr[-2000:]
+    r = run('reproduce', '--experiments', 'demo', '--params', 'quick', '--quiet')
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-3000:]
+    rd = work/'runs'/'demo'/'quick'
+    info = json.loads((rd/'run_info.json').read_text())
+    assert info['anomalypro'] == anomalypro.__version__ and info['git_revision'] is None   # the installed version, no clone
+    ran = json.loads((rd/'notebook.ipynb').read_text())['metadata']['papermill']['input_path']
+    assert ran == str(site/'anomalypro'/'notebooks'/'demo.ipynb') and (rd/'metrics.json').exists()   # the packaged notebook ran
+    assert (work/'runs'/'results-quick.md').exists() and 'Traceback' not in r.stderr

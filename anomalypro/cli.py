@@ -12,7 +12,7 @@ import yaml
 
 # %% auto #0
 __all__ = ['DEFAULT_EXPERIMENTS', 'find_notebooks', 'list_experiments', 'load_params', 'reproduce', 'cmd_train', 'cmd_score',
-           'cmd_evaluate', 'main']
+           'cmd_evaluate', 'cmd_export', 'main']
 
 # %% ../nbs/08_cli.ipynb #7b47bf72
 def find_notebooks(path=None):
@@ -184,6 +184,17 @@ def cmd_evaluate(args):
     if m['n_failed']: print(f"{m['n_failed']} file(s) could not be read: see {out/'failed.csv'}")
     print(f"metrics: {out/'metrics.json'}, {out/'metrics.csv'}; scores: {out/'scores.csv'}; figures: {out/'figures'}/")
     return 0
+def cmd_export(args):
+    "`anomalypro export`: the bundle's generator as a TensorFlow SavedModel for serving"
+    out = Path(args.out)
+    if out.exists(): print(f"error: {out} exists: choose a new folder for the SavedModel", file=sys.stderr); return 1
+    from anomalypro.detector import AnomalyDetector
+    from anomalypro.trainer import export_saved_model
+    det = AnomalyDetector.load(args.model)
+    export_saved_model(det.generator, out)
+    print(f"SavedModel: {out} (endpoints serve: float in [-1, 1], serve_uint8: uint8; each returns score, out, mask; "
+          f"score is the paper's mean |x - out| / 2, the bundle's threshold applies to its `{det.score_variant}` score)")
+    return 0
 
 # %% ../nbs/08_cli.ipynb #11c1cb5f
 def _kv(items, flag:str='--set', parse:bool=True, form:str='KEY=VALUE'):
@@ -259,6 +270,11 @@ def _parser():
     e.add_argument('--seed', type=int, default=0, help='seeds the bootstrap')
     e.add_argument('--heatmaps', action='store_true', help='also write heatmap overlays')
     e.add_argument('--quiet', action='store_true', help='no progress bar')
+    x = sub.add_parser('export', help='write a model bundle\'s generator as a TensorFlow SavedModel (for TensorFlow Serving)',
+                       description='Export the generator of a model bundle as a SavedModel with `serve` (float inputs in [-1, 1]) and '
+                                   '`serve_uint8` endpoints, each returning the paper\'s score, the healthy translation and the mask.')
+    x.add_argument('model', help='the model bundle folder')
+    x.add_argument('--out', required=True, help='the SavedModel folder to write (must not exist)')
     return p
 
 def main(argv=None):
@@ -281,7 +297,7 @@ def main(argv=None):
             for exp, rd in res['ok'].items(): print(f"{exp}: run folder {rd} (notebook.ipynb, metrics.json, scores.csv, figures/)")
         print(f"{len(res['ok'])} ran, {len(res['skipped'])} skipped (no data), {len(res['failed'])} failed")
         return 1 if res['failed'] else 0
-    try: return dict(train=cmd_train, score=cmd_score, evaluate=cmd_evaluate)[args.command](args)
+    try: return dict(train=cmd_train, score=cmd_score, evaluate=cmd_evaluate, export=cmd_export)[args.command](args)
     except Exception as e:   # anomalypro's own errors (the module is loaded by then) and an existing output: one line, no traceback
         core = sys.modules.get('anomalypro.core')
         if isinstance(e, FileExistsError) or (core is not None and isinstance(e, core.AnomalyProError)):

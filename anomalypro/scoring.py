@@ -13,7 +13,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from PIL import Image
-from .core import DataError
+from .core import DataError, AnomalyProError
+
+def _out_folder(out_dir):
+    "The output folder, created; a one-line `AnomalyProError` when the path is an existing file"
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir(): raise AnomalyProError(f"--out {out}: is an existing file, not a folder: choose a folder for the results")
+    out.mkdir(parents=True, exist_ok=True)
+    return out
 from .io import IMAGE_EXTS, DICOM_EXTS, is_dicom
 from .detector import AnomalyDetector, overlay, _is_volume
 from . import evaluate as ev
@@ -82,7 +89,7 @@ def score_files(det:AnomalyDetector, inputs, # files and folders
                 progress:bool=True): # progress bar
     "Score files and folders as a stream into `out_dir`; returns a `ScoreReport` (unreadable inputs are listed, not fatal)"
     from tqdm.auto import tqdm
-    out = Path(out_dir); out.mkdir(parents=True, exist_ok=True)
+    out = _out_folder(out_dir)
     rep, t = ScoreReport(out), det.threshold
     t_subj = (det.threshold_info.get('patient') or {}).get('value', t)
     vmax = det.threshold_info.get('heatmap_vmax') or 10 * (t or 0.01)
@@ -196,7 +203,7 @@ def evaluate_folder(det:AnomalyDetector, folder, # normal/ + abnormal/ (or test/
     "Score a labelled folder and write its metrics (both threshold protocols) and figures; returns the metrics dict"
     from anomalypro import plots
     normal, abnormal = labelled_folders(folder)
-    out = Path(out_dir); figs = out/'figures'; figs.mkdir(parents=True, exist_ok=True)
+    out = _out_folder(out_dir); figs = out/'figures'; figs.mkdir(parents=True, exist_ok=True)
     rep = det.score_files([normal, abnormal], out, heatmaps=heatmaps, labels=[0, 1], progress=progress, **kw)
     sc = pd.read_csv(out/'scores.csv')
     if sc.empty: raise DataError(f"{folder}: no readable images in {normal} and {abnormal}")

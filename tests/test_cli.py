@@ -165,3 +165,19 @@ def test_unsafe_and_corrupt_bundles_refused(trained, tmp_path):
         m = json.loads((d/'bundle.json').read_text()); m['format_version'] = 99; (d/'bundle.json').write_text(json.dumps(m))
     with pytest.raises(BundleError, match='incompatible bundle: format version 99.*upgrade anomalypro'):
         AnomalyDetector.load(damaged('newer', newer))
+
+def test_export_savedmodel(trained, tmp_path):
+    "`anomalypro export` writes a SavedModel whose score is the paper's; an existing --out is refused in one line"
+    p = run('export', trained['out']/'model', '--out', tmp_path/'sm', cwd=tmp_path)
+    assert p.returncode == 0, p.stdout[-2000:] + p.stderr[-3000:]
+    assert (tmp_path/'sm'/'saved_model.pb').exists() and 'serve_uint8' in p.stdout
+    again = run('export', trained['out']/'model', '--out', tmp_path/'sm', cwd=tmp_path)
+    assert again.returncode == 1 and 'exists' in again.stderr and 'Traceback' not in again.stderr
+
+def test_version_and_file_as_out(trained, tmp_path):
+    import anomalypro
+    v = subprocess.run([*CMD, '--version'], capture_output=True, text=True, timeout=60)
+    assert v.returncode == 0 and v.stdout.strip() == f'anomalypro {anomalypro.__version__}'
+    (tmp_path/'taken').write_text('x')
+    p = run('score', trained['out']/'model', tmp_path/'taken', '--out', tmp_path/'taken', cwd=tmp_path)
+    assert p.returncode == 1 and 'is an existing file, not a folder' in p.stderr and 'Errno' not in p.stderr and 'Traceback' not in p.stderr

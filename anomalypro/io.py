@@ -109,15 +109,16 @@ def _read_dicom(path):
     except FileNotFoundError: raise DataError(f"{path}: file not found") from None
     except Exception as e: raise DataError(f"{path}: not a readable DICOM file ({e})") from None
     if 'PixelData' not in ds: raise DataError(f"{path}: DICOM file has no pixel data")
-    if int(ds.get('NumberOfFrames', 1) or 1) > 1:
-        raise DataError(f"{path}: DICOM file has {ds.NumberOfFrames} frames; a 2-D image is expected")
-    try: a = ds.pixel_array
-    except Exception as e: raise DataError(f"{path}: cannot decode DICOM pixel data ({e})") from None
-    a = a.astype(np.float32) * float(ds.get('RescaleSlope', 1) or 1) + float(ds.get('RescaleIntercept', 0) or 0)
+    try: frames = int(ds.get('NumberOfFrames', 1) or 1)
+    except (TypeError, ValueError): raise DataError(f"{path}: bad DICOM NumberOfFrames {ds.get('NumberOfFrames')!r}") from None
+    if frames > 1: raise DataError(f"{path}: DICOM file has {frames} frames; a 2-D image is expected")
+    try: a = ds.pixel_array   # colour (YBR) comes back as RGB; compressed data goes through pydicom's plugins (pylibjpeg, pyjpegls)
+    except Exception as e: raise DataError(f"{path}: cannot decode DICOM pixel data ({' '.join(str(e).split())})") from None
     pi = str(ds.get('PhotometricInterpretation', 'MONOCHROME2'))
-    if pi.startswith('YBR'):
-        from pydicom.pixels import convert_color_space
-        a = convert_color_space(ds.pixel_array, pi, 'RGB').astype(np.float32)
+    if a.ndim == 2:   # grayscale: the modality LUT or rescale, then the file's first VOI LUT or window (as a viewer shows it)
+        from pydicom.pixels import apply_modality_lut, apply_voi_lut
+        try: a = apply_voi_lut(apply_modality_lut(a, ds), ds, index=0)
+        except Exception as e: raise DataError(f"{path}: bad DICOM modality / VOI LUT ({' '.join(str(e).split())})") from None
     a = _window(a)
     if pi == 'MONOCHROME1': a = 1. - a
     return a if a.ndim == 3 else a[..., None]

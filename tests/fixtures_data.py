@@ -18,7 +18,7 @@ def write_png(path, arr=None, mode=None, **kw):
     Image.fromarray(gradient(**kw) if arr is None else arr, *([mode] if mode else [])).save(path)
     return path
 
-def write_dicom(path, arr, photometric='MONOCHROME2', slope=None, intercept=None, bits=16, pixel_data=True, frames=1):
+def write_dicom(path, arr, photometric='MONOCHROME2', slope=None, intercept=None, bits=16, pixel_data=True, frames=1, window=None):
     "Write a minimal valid DICOM file (uncompressed, explicit VR little endian) with pydicom"
     from pydicom.dataset import Dataset, FileMetaDataset
     from pydicom.uid import ExplicitVRLittleEndian, SecondaryCaptureImageStorage, generate_uid
@@ -38,6 +38,7 @@ def write_dicom(path, arr, photometric='MONOCHROME2', slope=None, intercept=None
     if frames > 1: ds.NumberOfFrames = frames
     if slope is not None: ds.RescaleSlope = slope
     if intercept is not None: ds.RescaleIntercept = intercept
+    if window is not None: ds.WindowCenter, ds.WindowWidth = window   # (centre, width), in rescaled units
     if pixel_data: ds.PixelData = arr.astype(np.uint16 if bits > 8 else np.uint8).tobytes()
     ds.save_as(path, enforce_file_format=True)
     return path

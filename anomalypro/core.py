@@ -13,8 +13,9 @@ import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['tf', 'CHOICES', 'PRESETS', 'AnomalyProError', 'ConfigError', 'DataError', 'Config', 'preset', 'learning_rate',
-           'seed_everything', 'git_revision', 'package_version', 'run_info', 'make_run_dir']
+__all__ = ['tf', 'CHOICES', 'PRESETS', 'KEY_PACKAGES', 'AnomalyProError', 'ConfigError', 'DataError', 'Config', 'preset',
+           'learning_rate', 'seed_everything', 'git_revision', 'package_version', 'installed_versions', 'run_info',
+           'make_run_dir']
 
 # %% ../nbs/00_core.ipynb #82842153
 class AnomalyProError(Exception):
@@ -231,12 +232,23 @@ def package_version():
     from anomalypro import __version__
     return __version__
 
+KEY_PACKAGES = ('pandas', 'scipy', 'scikit-learn', 'matplotlib', 'seaborn', 'pydicom', 'pylibjpeg', 'nibabel', 'nilearn', 'papermill', 'pillow')
+
+def installed_versions(names=KEY_PACKAGES):
+    "{distribution: installed version (None when absent)}"
+    from importlib.metadata import version, PackageNotFoundError
+    def v(n):
+        try: return version(n)
+        except PackageNotFoundError: return None
+    return {n: v(n) for n in names}
+
 def run_info(**extra):
-    "Provenance of a run: versions, git revision, machine, time"
+    "Provenance of a run: versions (anomalypro, TensorFlow, Keras, NumPy and the other key packages), git revision, machine, time"
     import platform
     return dict(anomalypro=package_version(), git_revision=git_revision(Path(__file__).parent if '__file__' in globals() else '.'),
                 tensorflow=tf.__version__, keras=keras.__version__, numpy=np.__version__, python=platform.python_version(),
-                machine=platform.machine(), cpus=os.cpu_count(), gpus=len(tf.config.list_physical_devices('GPU')),
+                packages=installed_versions(), machine=platform.machine(), cpus=os.cpu_count(),
+                gpus=len(tf.config.list_physical_devices('GPU')),
                 started=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), **extra)
 
 def make_run_dir(root, # folder that holds all runs, e.g. `runs`

@@ -38,6 +38,8 @@ def test_wheel_ships_the_experiment_notebooks_and_licence(wheel):
         assert f'anomalypro/notebooks/{exp}.ipynb' in names
         for s in ('quick', 'cpu', 'paper'): assert f'anomalypro/notebooks/params/{s}/{exp}.yaml' in names, (s, exp)
     assert any(n.endswith('licenses/LICENSE') for n in names)
+    here = {f"anomalypro/notebooks/{p.relative_to(ROOT/'nbs'/'experiments')}" for p in (ROOT/'nbs'/'experiments').glob('params/*/*.yaml')}
+    assert here <= names, f"parameter files missing from the wheel (add the set to pyproject's packages): {sorted(here - names)}"
 
 def test_installed_wheel_reproduces_outside_the_checkout(wheel, tmp_path):
     "The wheel installed on its own (no clone beside it) runs the demo at quick parameters from another folder"

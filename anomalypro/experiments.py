@@ -431,17 +431,19 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     (run_dir/'metrics.json').write_text(json.dumps(m, indent=1, default=float))
     # figures, drawn from what was just written
     st = ct[variant]
-    plots.plot_roc(yt, st, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (image, {variant})', path=figs/'roc.png')
+    drawn = dict(roc=plots.plot_roc(yt, st, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (image, {variant})'))
     if data.patient_level:
         pt = pd.read_csv(run_dir/'patient_scores.csv')
-        plots.plot_roc(pt['label'].values, pt['score'].values, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (patient)', path=figs/'roc_patient.png')
+        drawn['roc_patient'] = plots.plot_roc(pt['label'].values, pt['score'].values, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (patient)')
     thr = dict(paper=m['image']['paper_protocol']['threshold'], validation=m['image']['validation_protocol']['threshold'])
-    plots.plot_score_distributions(st, yt, thresholds=thr, path=figs/'score_distributions.png')
-    plots.plot_qualitative(to_float(xt), out_t, mask_t, st, yt, n=4, path=figs/'qualitative.png', title=data.name)
-    plots.plot_training_curves(run_dir/'log.csv', path=figs/'training_curves.png')
+    drawn['score_distributions'] = plots.plot_score_distributions(st, yt, thresholds=thr)
+    drawn['qualitative'] = plots.plot_qualitative(to_float(xt), out_t, mask_t, st, yt, n=4, title=data.name)
+    drawn['training_curves'] = plots.plot_training_curves(run_dir/'log.csv')
+    for name, fig in drawn.items():   # PNG to look at, PDF (vector) for a paper
+        for ext in ('png', 'pdf'): plots.save_figure(fig, figs/f'{name}.{ext}')
     if publish_dir is not None:
         pub = Path(publish_dir); pub.mkdir(parents=True, exist_ok=True)
-        for f in figs.glob('*.png'): shutil.copy2(f, pub/f.name)
+        for f in [*figs.glob('*.png'), *figs.glob('*.pdf')]: shutil.copy2(f, pub/f.name)
         for f in ('metrics.json', 'config.yaml', 'params.yaml', 'run_info.json', 'checkpoints.csv'):  # the numbers with their parameters
             if (run_dir/f).exists(): shutil.copy2(run_dir/f, pub/f)
     return m

@@ -13,17 +13,24 @@ import seaborn as sns
 from .evaluate import _check, _auc, _roc, _resamples
 
 # %% auto #0
-__all__ = ['DPI', 'ROWS', 'plot_roc', 'plot_score_distributions', 'plot_qualitative', 'plot_sample_panel', 'plot_training_curves']
+__all__ = ['DPI', 'FORMATS', 'save_figure', 'ROWS', 'METRIC_LABELS', 'plot_roc', 'plot_score_distributions', 'plot_qualitative',
+           'plot_sample_panel', 'plot_training_curves']
 
 # %% ../nbs/06_plots.ipynb #0b92e1fd
 DPI = 150
 
+FORMATS = ('png', 'pdf', 'svg')
+
 def _save(fig:Figure, path=None, dpi:int=DPI):
-    "Write `fig` as a PNG at `path` (folders created); return `fig`"
+    "Write `fig` at `path` (folders created) in the format its suffix names: PNG (default), PDF or SVG (vector, for a paper); return `fig`"
     if path is not None:
         path = Path(path); path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=dpi, bbox_inches='tight', format='png')
+        fmt = path.suffix.lower().lstrip('.') or 'png'
+        if fmt not in FORMATS: raise ValueError(f"{path}: figures are written as {', '.join(FORMATS)}, not {fmt!r}")
+        fig.savefig(path, dpi=dpi, bbox_inches='tight', format=fmt)
     return fig
+
+save_figure = _save
 
 def _images(x, what='images'):
     "NHWC float images (a channel axis added to NHW), C = 1 or 3"
@@ -93,8 +100,8 @@ def plot_score_distributions(scores, # higher = more anomalous
         if (y == c).any():
             sns.histplot(x=s[y == c], bins=edges, stat='density', element='step', alpha=0.3, color=color, ax=ax,
                          label=f"{name} (n={int((y == c).sum())})")
-    for (name, t), ls in zip((thresholds or {}).items(), ['--', ':', '-.', '-']):
-        ax.axvline(t, color='k', ls=ls, lw=1, label=f"{name} threshold {t:.3g}")
+    for (name, t), ls, col in zip((thresholds or {}).items(), ['--', ':', '-.', '-'], ['k', 'tab:green', 'tab:purple', 'tab:orange']):
+        ax.axvline(t, color=col, ls=ls, lw=1.4, label=f"{name} threshold {t:.3g}")   # style and colour: coinciding lines stay apart
     ax.set(xlabel='anomaly score', ylabel='density')
     ax.legend(fontsize=8, frameon=False)
     return _save(ax.figure, path)
@@ -168,6 +175,15 @@ def plot_sample_panel(x, # a batch of inputs, NHWC (or NHW) in [-1, 1]
     return _save(fig, path, dpi=dpi)
 
 # %% ../nbs/06_plots.ipynb #9ab781ee
+METRIC_LABELS = {   # log column: (panel title, y-axis label)
+    'd_loss': ('critic loss', 'L_D'), 'd_adv': ('critic: Wasserstein term', '-D(x_B) + D(out(x_A))'),
+    'd_gp': ('critic: gradient penalty', '(|grad| - 1)^2'), 'g_loss': ('generator loss', 'L_G'),
+    'g_adv': ('generator: adversarial term', '-D(out(x_A)) - D(out(x_B))'), 'g_id': ('identity on B', '|x_B - g(x_B)|'),
+    'g_rec': ('reconstruction outside the mask', '|x_A - rec(x_A)|'), 'g_mask': ('mask loss', 'Lm'),
+    'mask_mean': ('mask mean on A', 'mean of m'), 'lr_g': ('generator learning rate', 'lr'), 'lr_d': ('critic learning rate', 'lr'),
+    'lr': ('learning rate', 'lr'), 'val_auc': ("validation AUC (paper's score)", 'AUC'),
+    'aucp': ('AUCp, held-aside B vs A', 'AUC'), 'aucp_train': ("AUCp, B's training images vs A", 'AUC')}
+
 def plot_training_curves(csv_path, # a CSVLogger log (or a DataFrame of one)
                          path=None, # write a PNG here
                          metrics=None, # columns to plot (all but epoch / step when None)
@@ -187,7 +203,8 @@ def plot_training_curves(csv_path, # a CSVLogger log (or a DataFrame of one)
     for ax, c in zip(axes, cols):
         ok = df[c].notna().to_numpy()   # metrics logged only at checkpoints (val_auc, aucp) are NaN in between
         ax.plot(np.asarray(xs)[ok], df[c].to_numpy()[ok], lw=1, marker='.' if ok.sum() < 30 else None, ms=3)
-        ax.set_title(c, fontsize=8); ax.tick_params(labelsize=6)
+        title, ylab = METRIC_LABELS.get(c, (c, c))
+        ax.set_title(f"{title} ({c})" if title != c else c, fontsize=7); ax.set_ylabel(ylab, fontsize=6); ax.tick_params(labelsize=6)
         ax.set_xlabel('iteration' if xcol == 'step' else xcol or 'row', fontsize=7)
     for ax in axes[len(cols):]: fig.delaxes(ax)
     return _save(fig, path)

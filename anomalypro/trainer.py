@@ -18,8 +18,8 @@ from keras import ops
 __all__ = ['LOSS_NAMES', 'CKPT_FORMAT', 'OPTIONAL_GROUPS', 'make_strategy', 'get_strategy', 'is_chief', 'HealthyGAN',
            'train_dataset', 'translate', 'score', 'export_saved_model', 'NonFiniteLossError', 'save_checkpoint',
            'list_checkpoints', 'clean_checkpoints', 'load_checkpoint', 'restore_latest', 'prune_checkpoints',
-           'RunLogger', 'CSVLog', 'Checkpointer', 'SamplePanels', 'ProgressBar', 'checkpoint_nbytes', 'check_writable',
-           'check_disk_space', 'save_model_atomic', 'fit_run', 'load_gan', 'load_generator']
+           'RunLogger', 'CSVLog', 'Checkpointer', 'SamplePanels', 'IterationBoard', 'ProgressBar', 'checkpoint_nbytes',
+           'check_writable', 'check_disk_space', 'save_model_atomic', 'fit_run', 'load_gan', 'load_generator']
 
 # %% ../nbs/04_trainer.ipynb #711c461d
 def _tf_config():
@@ -440,6 +440,22 @@ class SamplePanels(keras.callbacks.Callback):
         self.folder.mkdir(parents=True, exist_ok=True)
         plot_sample_panel(to_float(self.images), out, mask, self.folder/f'sample-{step:09d}.png')
 
+class IterationBoard(keras.callbacks.Callback):
+    "TensorBoard logs against the iteration (not the logged interval's index): every finite scalar of the logs, and each sample panel as an image"
+    def __init__(self, log_dir, samples_dir): super().__init__(); self.dir, self.samples = Path(log_dir), Path(samples_dir)
+    def on_train_begin(self, logs=None): self.writer = tf.summary.create_file_writer(str(self.dir))
+    def on_epoch_end(self, epoch, logs=None):
+        step = int(self.model.iteration.numpy())
+        with self.writer.as_default(step=step):
+            for k, v in (logs or {}).items():
+                v = np.asarray(v, dtype=np.float64).reshape(-1)
+                if v.size and np.isfinite(v[0]): tf.summary.scalar(k, float(v[0]))
+            panel = self.samples/f'sample-{step:09d}.png'   # written by SamplePanels just before
+            if panel.exists(): tf.summary.image('samples', tf.io.decode_png(tf.io.read_file(str(panel)), channels=3)[None])
+        self.writer.flush()
+    def on_train_end(self, logs=None):
+        if getattr(self, 'writer', None) is not None: self.writer.close(); self.writer = None
+
 class ProgressBar(keras.callbacks.Callback):
     "One progress bar over all iterations, showing the last interval's losses"
     def __init__(self, start, total, disable=None):
@@ -536,7 +552,7 @@ def _clean_run_dir(run_dir):
 def _end_callbacks(cbs):
     "Close the files of the loggers after training stopped with an error"
     for cb in cbs:
-        if isinstance(cb, (keras.callbacks.CSVLogger, keras.callbacks.TensorBoard, ProgressBar)):
+        if isinstance(cb, (keras.callbacks.CSVLogger, IterationBoard, ProgressBar)):
             try: cb.on_train_end()
             except Exception: pass
 
@@ -583,7 +599,7 @@ def fit_run(gan:HealthyGAN, a, # mixed set A (N x S x S x C, uint8 or float in [
             sample = np.concatenate([np.asarray(a[:(n + 1) // 2]), np.asarray(b[:n // 2])])
             cbs = [RunLogger(ckpt), *callbacks, SamplePanels(run_dir/'samples', sample),
                    CSVLog(str(run_dir/'log.csv'), append=start > 0)]
-            if tensorboard: cbs.append(keras.callbacks.TensorBoard(str(run_dir/'tensorboard'), write_graph=False, profile_batch=0))
+            if tensorboard: cbs.append(IterationBoard(run_dir/'tensorboard', run_dir/'samples'))
             cbs += [Checkpointer(ckpt), ProgressBar(start, stop, disable=not progress)]
         else: cbs = [RunLogger(), *callbacks]
         try:

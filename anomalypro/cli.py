@@ -205,6 +205,10 @@ def _kv(items, flag:str='--set', parse:bool=True, form:str='KEY=VALUE'):
         except yaml.YAMLError as e: raise SystemExit(f"error: {flag} {k}=...: the value is not valid YAML ({str(e).splitlines()[0]})") from None
     return out
 
+def _quiet_displays(record):
+    "Drop the text stand-ins papermill logs for a notebook's displayed images (`<IPython.core.display.Image object>`)"
+    return not str(record.getMessage()).strip().startswith(('<IPython.core.display.', '<Figure size'))
+
 def _parser():
     from anomalypro import __version__
     p = argparse.ArgumentParser(prog='anomalypro', description='HealthyGAN anomaly detection: reproduce the paper, train and score your own images')
@@ -284,6 +288,7 @@ def main(argv=None):
     if args.command == 'reproduce':
         if not args.quiet:
             logging.basicConfig(level=logging.INFO, format='%(message)s', stream=sys.stderr)
+            for h in logging.getLogger().handlers: h.addFilter(_quiet_displays)
             logging.getLogger('papermill').setLevel(logging.INFO)
         dirs = _kv(args.data_dir, '--data-dir', parse=False, form='EXPERIMENT=DIR')
         try: res = reproduce(args.experiments, args.params, args.data_root, dirs, args.runs, args.notebooks, args.publish, _kv(args.set),

@@ -52,7 +52,7 @@ def api_markdown(modname):
                        ''.join(f"| `{k}` | {anno(a)} | {dflt(df)} | {html.escape(doc).replace('|', '&#124;')} |\n" for k, a, df, doc in rows))
     return '\n'.join(out)
 
-def render_notebook(path, execute, api=True):
+def render_notebook(path, execute):
     "(title, HTML body) of one notebook, optionally executed first, with its module's API appended"
     import nbformat
     from nbconvert import HTMLExporter
@@ -67,7 +67,7 @@ def render_notebook(path, execute, api=True):
         ExecutePreprocessor(timeout=900, kernel_name='python3').preprocess(nb, {'metadata': {'path': str(path.parent)}})
         nb.cells.pop(0)
         for i, s in keep.items(): nb.cells[i].source = s
-    if api and mod: nb.cells.append(nbformat.v4.new_markdown_cell(api_markdown(f'anomalypro.{mod}')))
+    if mod: nb.cells.append(nbformat.v4.new_markdown_cell(api_markdown(f'anomalypro.{mod}')))
     body, _ = HTMLExporter(template_name='basic').from_notebook_node(nb)
     title = next((l.lstrip('# ').strip() for c in nb.cells if c.cell_type == 'markdown' for l in c.source.splitlines() if l.startswith('# ')), path.stem)
     return title, body
@@ -95,11 +95,11 @@ def main(argv=None):
     out = a.out; shutil.rmtree(out, ignore_errors=True); out.mkdir(parents=True)
     lib = sorted((ROOT/'nbs').glob('[0-9]*.ipynb')); exps = sorted((ROOT/'nbs'/'experiments').glob('*.ipynb'))
     if a.only: lib, exps = [p for p in lib if p.stem in a.only], [p for p in exps if p.stem in a.only]
-    pages = [(p, f'{p.stem}.html', not a.no_execute, True) for p in lib] + [(p, f'experiment-{p.stem}.html', False, False) for p in exps]
+    pages = [(p, f'{p.stem}.html', not a.no_execute) for p in lib] + [(p, f'experiment-{p.stem}.html', False) for p in exps]
     nav = ' '.join([f"<a href='index.html'>anomalypro</a>", f"<a href='results.html'>results</a>"] +
-                   [f"<a href='{h}'>{html.escape(p.stem)}</a>" for p, h, _, _ in pages])
-    for p, h, ex, api in pages:
-        t = time.time(); title, body = render_notebook(p, ex, api)
+                   [f"<a href='{h}'>{html.escape(p.stem)}</a>" for p, h, _ in pages])
+    for p, h, ex in pages:
+        t = time.time(); title, body = render_notebook(p, ex)
         (out/h).write_text(page(title, body, nav)); print(f"{h}: {title} ({time.time() - t:.0f} s)", flush=True)
     (out/'index.html').write_text(page('anomalypro', md((ROOT/'README.md').read_text()), nav))
     (out/'results.html').write_text(page('results', '<h1>Results</h1>' + results_page(out), nav))

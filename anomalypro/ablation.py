@@ -17,7 +17,7 @@ from . import evaluate as ev
 
 # %% auto #0
 __all__ = ['LEVERS', 'variant_config', 'combine', 'validation_summary', 'run_ablation', 'summarise', 'rescore_checkpoints',
-           'compare_scoring']
+           'compare_scoring', 'critic_diagnostic']
 
 # %% ../nbs/07a_ablation.ipynb #bf5310e7
 LEVERS = {
@@ -149,3 +149,25 @@ def compare_scoring(table:pd.DataFrame, # rows of `rescore_checkpoints`
         r = t.iloc[int(np.argmax(t['val_auc'].to_numpy()))]
         out.append(dict(choose_among=name, step=int(r['step']), variant=r['variant'], val_auc=r['val_auc'], test_auc_hindsight=r['test_auc_hindsight']))
     return pd.DataFrame(out)
+
+# %% ../nbs/07a_ablation.ipynb #c7d1a901
+def critic_diagnostic(data:ExperimentData, # the run's data
+                      run_dir, # a folder written by `run_experiment` with kept `checkpoints/`
+                      batch_size:int=64):
+    "Per kept checkpoint: validation AUC of the critic's own score on x and on out(x), and the mean D(out(x)) - D(x) per class"
+    from anomalypro.trainer import list_checkpoints, load_checkpoint
+    run_dir = Path(run_dir); cks = list_checkpoints(run_dir/'checkpoints')
+    if not cks: raise ConfigError(f"{run_dir}: no kept checkpoints (checkpoints/ckpt-*.npz) to diagnose")
+    cfg = Config.from_yaml(run_dir/'config.yaml')
+    fv, xv, _ = data.set('val'); y = fv['label'].to_numpy(); x = to_float(xv)
+    gan = HealthyGAN.create(cfg.replace(strategy='none'))
+    def d(z): return np.concatenate([np.asarray(gan.critic(z[i:i + batch_size], training=False)).reshape(len(z[i:i + batch_size]), -1).mean(1)
+                                     for i in range(0, len(z), batch_size)])
+    rows = []
+    for ck in cks:
+        load_checkpoint(gan, ck)
+        out = np.concatenate([np.asarray(gan.generator(x[i:i + batch_size], training=False)[0]) for i in range(0, len(x), batch_size)])
+        dx, do = d(x), d(out)
+        rows.append(dict(step=int(gan.iteration.numpy()), critic_auc=ev.auc(y, -dx), critic_auc_translated=ev.auc(y, -do),
+                         d_gain_healthy=float((do - dx)[y == 0].mean()), d_gain_anomalous=float((do - dx)[y == 1].mean())))
+    return pd.DataFrame(rows)

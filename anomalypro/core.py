@@ -12,8 +12,8 @@ import yaml
 
 # %% auto #0
 __all__ = ['tf', 'CHOICES', 'PRESETS', 'KEY_PACKAGES', 'AnomalyProError', 'ConfigError', 'DataError', 'Config', 'preset',
-           'learning_rate', 'seed_everything', 'git_revision', 'package_version', 'installed_versions', 'run_info',
-           'make_run_dir']
+           'learning_rate', 'seed_everything', 'git_revision', 'package_version', 'installed_versions', 'cpu_flags',
+           'run_info', 'make_run_dir']
 
 # %% ../nbs/00_core.ipynb #82842153
 class AnomalyProError(Exception):
@@ -56,7 +56,8 @@ if keras.backend.backend() != 'tensorflow':
 
 # %% ../nbs/00_core.ipynb #7c5c1742
 CHOICES = dict(strategy=('auto', 'mirrored', 'multiworker', 'none'), precision=('float32', 'mixed_float16', 'mixed_bfloat16'),
-               jit_compile=('auto', 'on', 'off'), upsample=('transpose', 'resize'))
+               jit_compile=('auto', 'on', 'off', 'fastest'), conv_gradients=('auto', 'forward', 'keras'),
+               upsample=('transpose', 'resize'))
 
 @dataclass
 class Config:
@@ -101,7 +102,10 @@ class Config:
     # execution (how, not what: a run may resume under another strategy or precision)
     strategy:str='auto'     # tf.distribute strategy: 'auto', 'mirrored', 'multiworker' or 'none' (see the trainer)
     precision:str='float32' # 'float32', 'mixed_float16' (GPU, with loss scaling) or 'mixed_bfloat16'
-    jit_compile:str='auto'  # XLA-compile the training step: 'on', 'off', or 'auto' (Keras: on with a GPU and one device)
+    jit_compile:str='auto'  # XLA-compile the training step: 'on', 'off', 'auto' (Keras: on with a GPU and one device) or
+                            # 'fastest' (what measured faster on this kind of machine; see the trainer's `execution_plan`)
+    conv_gradients:str='auto' # conv layers' gradients outside XLA: 'forward' (as forward convolutions), 'keras', or 'auto'
+                            # (forward on CPUs without AVX-512, where they measured faster; see `execution_plan`)
 
     def __post_init__(self): self.validate()
 
@@ -184,7 +188,7 @@ class Config:
 PRESETS = {
     'paper': dict(),
     'cpu': dict(image_size=64, conv_dim=16, repeat_num=4, d_conv_dim=32, d_repeat_num=4, iterations=2000,
-                decay_iters=1000, lr_update_step=100, log_every=50, checkpoint_every=250, sample_every=500, jit_compile='on',
+                decay_iters=1000, lr_update_step=100, log_every=50, checkpoint_every=250, sample_every=500, jit_compile='fastest',
                 mask_bias=-2., upsample='resize'),
     'quick': dict(image_size=32, conv_dim=8, repeat_num=1, d_conv_dim=8, d_repeat_num=3, batch_size=4, iterations=20,
                   decay_iters=10, lr_update_step=2, log_every=2, checkpoint_every=10, sample_every=10, jit_compile='off'),
@@ -240,12 +244,21 @@ def installed_versions(names=KEY_PACKAGES):
         except PackageNotFoundError: return None
     return {n: v(n) for n in names}
 
+def cpu_flags(path='/proc/cpuinfo') -> frozenset:
+    "The CPU's feature flags (Linux `/proc/cpuinfo`); empty where they cannot be read"
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith('flags'): return frozenset(line.split(':', 1)[1].split())
+    except OSError: pass
+    return frozenset()
+
 def run_info(**extra):
     "Provenance of a run: versions (anomalypro, TensorFlow, Keras, NumPy and the other key packages), git revision, machine, time"
     import platform
     return dict(anomalypro=package_version(), git_revision=git_revision(Path(__file__).parent if '__file__' in globals() else '.'),
                 tensorflow=tf.__version__, keras=keras.__version__, numpy=np.__version__, python=platform.python_version(),
                 packages=installed_versions(), machine=platform.machine(), cpus=os.cpu_count(),
+                cpu_avx512='avx512f' in cpu_flags(),   # decides how the `cpu` preset's step runs (the trainer's `execution_plan`)
                 gpus=len(tf.config.list_physical_devices('GPU')),
                 started=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds'), **extra)
 

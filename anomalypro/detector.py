@@ -447,7 +447,8 @@ def _config(config, overrides, old):
     elif Path(config).is_file(): base = Config.from_yaml(config)
     else: raise ConfigError(f"config {config!r}: neither a preset ({', '.join(PRESETS)}) nor a YAML file")
     cfg = base.replace(**overrides) if overrides else base
-    if old is not None and cfg.replace(strategy=old.strategy, precision=old.precision, jit_compile=old.jit_compile) != old:   # how it runs may change
+    if old is not None and cfg.replace(strategy=old.strategy, precision=old.precision, jit_compile=old.jit_compile,
+                                     conv_gradients=old.conv_gradients) != old:   # how it runs may change
         diff = ', '.join(f'{k}: {v} -> {getattr(cfg, k)}' for k, v in old.to_dict().items() if getattr(cfg, k) != v)
         raise ConfigError(f"resume: the configuration differs from the run's config.yaml ({diff}); resume with the same one, or train into a new folder")
     return cfg

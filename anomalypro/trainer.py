@@ -7,7 +7,7 @@ from __future__ import annotations
 import os, sys, io, json, csv, contextlib, hashlib, shutil, tempfile, time, warnings
 from pathlib import Path
 import numpy as np
-from .core import Config, CHOICES, preset, seed_everything, learning_rate, make_run_dir, tf, keras, AnomalyProError
+from .core import Config, CHOICES, cpu_flags, preset, seed_everything, learning_rate, make_run_dir, tf, keras, AnomalyProError
 from .model import build_generator, build_critic, precision_scope, use_fast_gradients
 from .losses import (critic_loss, gradient_penalty, generator_adv_loss, identity_loss,
                                 reconstruction_loss, mask_loss)
@@ -15,11 +15,12 @@ from .pipeline import pair_dataset, to_float, check_images
 from keras import ops
 
 # %% auto #0
-__all__ = ['LOSS_NAMES', 'CKPT_FORMAT', 'OPTIONAL_GROUPS', 'make_strategy', 'get_strategy', 'is_chief', 'HealthyGAN',
-           'train_dataset', 'translate', 'score', 'export_saved_model', 'NonFiniteLossError', 'save_checkpoint',
-           'list_checkpoints', 'clean_checkpoints', 'load_checkpoint', 'restore_latest', 'prune_checkpoints',
-           'RunLogger', 'CSVLog', 'Checkpointer', 'SamplePanels', 'IterationBoard', 'ProgressBar', 'checkpoint_nbytes',
-           'check_writable', 'check_disk_space', 'save_model_atomic', 'fit_run', 'load_gan', 'load_generator']
+__all__ = ['LOSS_NAMES', 'CKPT_FORMAT', 'OPTIONAL_GROUPS', 'make_strategy', 'get_strategy', 'is_chief', 'execution_plan',
+           'HealthyGAN', 'train_dataset', 'translate', 'score', 'export_saved_model', 'NonFiniteLossError',
+           'save_checkpoint', 'list_checkpoints', 'clean_checkpoints', 'load_checkpoint', 'restore_latest',
+           'prune_checkpoints', 'RunLogger', 'CSVLog', 'Checkpointer', 'SamplePanels', 'IterationBoard', 'ProgressBar',
+           'checkpoint_nbytes', 'check_writable', 'check_disk_space', 'save_model_atomic', 'fit_run', 'load_gan',
+           'load_generator']
 
 # %% ../nbs/04_trainer.ipynb #711c461d
 def _tf_config():
@@ -60,6 +61,18 @@ def is_chief(strategy=None) -> bool:
     if r is None or not r.task_type: return True
     if r.task_type == 'chief': return True
     return r.task_type == 'worker' and r.task_id == 0 and 'chief' not in r.cluster_spec().as_dict()
+
+# %% ../nbs/04_trainer.ipynb #e1a7c0df
+def execution_plan(cfg:Config, # uses jit_compile and conv_gradients
+                   gpu:bool=None, # a GPU is visible (None: ask TensorFlow)
+                   flags=None): # CPU flags (None: `cpu_flags()`)
+    "How the training step runs here: dict(jit_compile=True | False | 'auto' (Keras' rule), forward_gradients=bool)"
+    gpu = bool(tf.config.list_physical_devices('GPU')) if gpu is None else gpu
+    avx512 = 'avx512f' in (cpu_flags() if flags is None else flags)
+    jit = {'on': True, 'off': False, 'auto': 'auto', 'fastest': gpu or not avx512}[cfg.jit_compile]
+    xla = gpu if jit == 'auto' else jit
+    fwd = {'forward': True, 'keras': False, 'auto': not gpu and not avx512}[cfg.conv_gradients]
+    return dict(jit_compile=jit, forward_gradients=fwd and not xla)   # XLA differentiates convolutions its own way
 
 # %% ../nbs/04_trainer.ipynb #0ef43e6b
 LOSS_NAMES = ('d_loss', 'd_adv', 'd_gp', 'g_loss', 'g_adv', 'g_id', 'g_rec', 'g_mask', 'mask_mean')
@@ -103,16 +116,20 @@ class HealthyGAN(keras.Model):
         "Take the generator's and the critic's optimizers (Adam with the configured rates and betas by default; with dynamic loss scaling under mixed_float16)"
         c = self.cfg
         # XLA: 'auto' is Keras' rule (on with a GPU and one device; off on CPU-only machines and under a tf.distribute
-        # strategy, where Keras does not XLA-compile the step); the `cpu` preset asks for it ('on'): measured faster on
-        # CPU for that small model, slower for the paper's (bench/README.md)
+        # strategy, where Keras does not XLA-compile the step); 'fastest' (the `cpu` preset's) what measured faster on
+        # this kind of machine (`execution_plan`, bench/README.md)
         distributed = getattr(self, '_distribute_strategy', None) is not None
-        jit = {'on': True, 'off': False, 'auto': 'auto'}[c.jit_compile]
+        plan = execution_plan(c)
+        jit = plan['jit_compile']
         if jit is True and distributed:
             warnings.warn("jit_compile='on' is ignored under a tf.distribute strategy: Keras does not XLA-compile a multi-replica step")
             jit = False
         kwargs.setdefault('jit_compile', jit)
         super().compile(optimizer=None, **kwargs)
-        for m in (self.generator, self.critic): use_fast_gradients(m, not self.jit_compile)   # XLA has its own conv gradients
+        # XLA has its own conv gradients; the others follow the plan for the step as it is compiled (under a strategy
+        # Keras may not XLA-compile it)
+        fwd = execution_plan(c.replace(jit_compile='on' if self.jit_compile else 'off'))['forward_gradients']
+        for m in (self.generator, self.critic): use_fast_gradients(m, fwd)
         self.g_optimizer = g_optimizer or keras.optimizers.Adam(c.g_lr, beta_1=c.beta1, beta_2=c.beta2, name='g_adam')
         self.d_optimizer = d_optimizer or keras.optimizers.Adam(c.d_lr, beta_1=c.beta1, beta_2=c.beta2, name='d_adam')
         if c.precision == 'mixed_float16':   # float16 gradients underflow without loss scaling; bfloat16 has float32's range

@@ -3,9 +3,10 @@
 
     python bench/bench.py                                  # cpu@64, cpu@128, paper@128; one subprocess each
     python bench/bench.py --configs cpu@128 --steps 10     # one configuration, more timed steps
-    python bench/bench.py --convs keras                    # Keras' own conv gradients (the "before" of the fast ones)
+    python bench/bench.py --convs forward                  # conv gradients as forward convolutions (default: auto, the trainer's plan)
     python bench/bench.py --xla on --precision mixed_bfloat16
     python bench/bench.py --json out.json                  # also write the records
+    python bench/bench.py --official-python /path/to/python  # a Python with PyTorch, for the official release's timing
 
 What each figure is (one JSON record per configuration, then a table):
 
@@ -17,7 +18,8 @@ What each figure is (one JSON record per configuration, then a table):
   so the utilisation is, if anything, an underestimate. `train_gflops_per_s` = FLOPs per step / median step time.
 - peak: the best of 5 timed float32 matrix products of 1024, 2048 and 4096 squared, measured in the same process just
   before training; `utilisation` = train_gflops_per_s / peak_gflops_per_s.
-- inference images/s: `HealthyGAN.score` (the compiled generator, batches of 64) on 256 images;
+- inference images/s: `HealthyGAN.score` (the compiled generator, batches of 64; also of 256:
+  `inference_images_per_s_batch256`) on 256 images, and its FLOP/s against the peak (`inference_utilisation`);
   `flop_bound_inference_x_training` is the ratio inference images/s : training images/s that the FLOP counts allow
   at equal FLOP/s (training FLOPs per image / one generator pass).
 - pipeline images/s: the training input stream (`train_dataset`: uint8 store -> float pairs, flips, grouping),
@@ -25,12 +27,39 @@ What each figure is (one JSON record per configuration, then a table):
 - peak memory: the process's maximum resident set (training, scoring and the test arrays together); on a GPU also
   the device's peak allocation.
 
+- configurations: `preset@size`, optionally with `:key=value,...` overrides of the preset (`cpu@64:upsample=transpose`);
+  `wide@64` is the `cpu` preset at generator width 32, 3 residual blocks, critic 32 x 5 convs. Ours run with the
+  preset's channels (1 for `cpu`, grayscale) and, for the side-by-side figure, with 3 channels as the release does.
+- `x_official`: when `../shared/peers/healthygan-official` (or `--official DIR`) and a Python with PyTorch
+  (`--official-python`, default this interpreter) are present, each configuration also runs the release's own training
+  iteration (`time_official.py`: critic step with the penalty every iteration, generator step every second one, 3
+  channels, batch 16, 4x4 transposed-conv up-sampling) at the same widths and depths, in its own process, right after
+  ours; `x_official` = the release's s/iteration / ours (3 channels), so > 1 means we are faster. Where our
+  configuration's up-sampling differs from the release's (`cpu` uses resize + 3x3 conv, 2.25x the FLOPs of a 4x4
+  transposed conv at that layer), the record also times ours with `upsample=transpose`: `x_official_same_arch`.
+
 Each configuration runs in its own process, so that its peak memory is its own. This is a benchmark, not a test:
 the figures vary with the machine and its load (this project's CPU machines are shared VMs: expect +-10%).
 """
 import argparse, json, os, platform, resource, statistics, subprocess, sys, time
 
-DEFAULT = ['cpu@64', 'cpu@128', 'paper@128']
+DEFAULT = ['cpu@64', 'cpu@128', 'wide@64', 'paper@128']
+ARCHS = {'wide': ('cpu', dict(conv_dim=32, repeat_num=3, d_conv_dim=32, d_repeat_num=5))}   # the issue's third architecture
+OFFICIAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'peers', 'healthygan-official')
+
+def parse_config(spec):
+    "'preset@size[:key=value,...]' -> (preset name, overrides of the preset)"
+    import yaml
+    head, _, extra = spec.partition(':')
+    name, _, size = head.partition('@')
+    if not size.isdigit(): raise SystemExit(f"bad configuration {spec!r}: expected preset@size[:key=value,...], e.g. cpu@64")
+    base, over = ARCHS.get(name, (name, {}))
+    over = {**over, 'image_size': int(size)}
+    for kv in filter(None, extra.split(',')):
+        k, eq, v = kv.partition('=')
+        if not eq: raise SystemExit(f"bad override {kv!r} in {spec!r}: expected key=value")
+        over[k] = yaml.safe_load(v)
+    return base, over
 
 def graph_flops(g):
     "FLOPs of a traced graph: convolutions, their gradients and matrix products (2 x multiply-adds); (total, by op type)"
@@ -76,15 +105,21 @@ def matmul_peak():
             t = time.perf_counter(); mm(a, b).numpy(); best = max(best, 2 * n ** 3 / (time.perf_counter() - t) / 1e9)
     return best
 
-def run_one(spec, steps, infer_n, convs, xla, precision):
+def bench_config(spec, xla='preset', precision='float32', channels=None, convs='auto'):
+    "The Config a benchmark configuration trains"
+    from anomalypro.core import preset
+    name, over = parse_config(spec)
+    p = preset(name, **over)
+    extra = dict(channels=channels) if channels else {}
+    return preset(name, **{**over, **extra}, iterations=100_000, decay_iters=1000, checkpoint_every=1000, sample_every=1000,
+                  log_every=p.n_critic, jit_compile=p.jit_compile if xla == 'preset' else xla, precision=precision, strategy='none',
+                  conv_gradients=convs)
+
+def run_one(spec, steps, infer_n, convs, xla, precision, channels=None):
     import numpy as np
-    from anomalypro.core import preset, tf, keras
-    from anomalypro.model import use_fast_gradients
+    from anomalypro.core import tf, keras
     from anomalypro.trainer import HealthyGAN, train_dataset
-    name, size = spec.split('@')
-    cfg = preset(name, image_size=int(size), iterations=100_000, decay_iters=1000, checkpoint_every=1000, sample_every=1000,
-                 log_every=preset(name).n_critic, jit_compile=preset(name).jit_compile if xla == 'preset' else xla,
-                 precision=precision, strategy='none')
+    cfg = bench_config(spec, xla, precision, channels, convs)
     rng = np.random.default_rng(0)
     n_img = 256
     a = rng.integers(0, 256, (n_img, cfg.image_size, cfg.image_size, cfg.channels), dtype=np.uint8)
@@ -97,9 +132,7 @@ def run_one(spec, steps, infer_n, convs, xla, precision):
     del it
     peak = matmul_peak()
     # training through Keras fit, as a run does; every step timed by a callback
-    gan = HealthyGAN.create(cfg)
-    if convs == 'keras':   # the "before": Keras' own conv gradients (the layers fall back to Keras' ops)
-        for m in (gan.generator, gan.critic): use_fast_gradients(m, False)
+    gan = HealthyGAN.create(cfg)   # XLA and the conv gradients as the trainer's `execution_plan` decides from cfg here
     ds = train_dataset(cfg, a, b)
     flops, by = step_flops(gan, ds.element_spec)
     times = []
@@ -113,8 +146,11 @@ def run_one(spec, steps, infer_n, convs, xla, precision):
     x = a[:infer_n]
     gan.score(x[:64])
     t = time.perf_counter(); gan.score(x, batch_size=64); infer = len(x) / (time.perf_counter() - t)
+    gan.score(x[:256], batch_size=256)
+    t = time.perf_counter(); gan.score(x, batch_size=256); infer256 = len(x) / (time.perf_counter() - t)
     s_iter = step / cfg.n_critic
-    rec = dict(config=spec, convs=convs, xla=xla, jit_compile=bool(gan.jit_compile), precision=precision,
+    rec = dict(config=spec, channels=cfg.channels, upsample=cfg.upsample,
+               convs='forward' if gan.generator.get_layer('head_conv').fast_gradients else 'keras', xla=xla, jit_compile=bool(gan.jit_compile), precision=precision,
                image_size=cfg.image_size, batch_size=cfg.batch_size, n_critic=cfg.n_critic,
                generator_params=gan.generator.count_params(), critic_params=gan.critic.count_params(),
                timed_steps=steps, first_step_s=round(first, 2), train_s_per_step=round(step, 4),
@@ -133,9 +169,29 @@ def run_one(spec, steps, infer_n, convs, xla, precision):
     rec['inference_gflop_per_image'] = round(inference_flops(gan) / 1e9, 3)
     rec['flop_bound_inference_x_training'] = round(flops / cfg.n_critic / (2 * cfg.batch_size) / 1e9 / rec['inference_gflop_per_image'], 1)
     rec['inference_gflops_per_s'] = round(infer * rec['inference_gflop_per_image'], 1)
+    rec['inference_utilisation'] = round(rec['inference_gflops_per_s'] / peak, 3)
+    rec['inference_images_per_s_batch256'] = round(infer256, 1)
     if tf.config.list_physical_devices('GPU'):
         rec['gpu_peak_mb'] = round(tf.config.experimental.get_memory_info('GPU:0')['peak'] / 2**20, 1)
     return rec
+
+def official_seconds(spec, python, folder, iters):
+    "The release's s/iteration at `spec`'s architecture (3 channels, batch 16), or (None, why)"
+    cfg = bench_config(spec)
+    if cfg.batch_size != 16: return None, f'the release times batch 16 only (this configuration: {cfg.batch_size})'
+    script = os.path.join(folder, 'time_official.py')
+    args = [python, script, str(cfg.image_size), str(cfg.conv_dim), str(cfg.repeat_num), str(cfg.d_conv_dim), str(cfg.d_repeat_num), str(iters)]
+    p = subprocess.run(args, capture_output=True, text=True)
+    if p.returncode: return None, f'time_official.py failed: {p.stderr.strip().splitlines()[-1] if p.stderr.strip() else p.returncode}'
+    line = p.stdout.strip().splitlines()[-1]
+    return float(line.split(':')[1].split('s/iteration')[0]), line
+
+def official_available(python, folder):
+    "Why the release cannot be timed here, or None"
+    if not os.path.exists(os.path.join(folder, 'time_official.py')): return f'{os.path.normpath(folder)} not found'
+    p = subprocess.run([python, '-c', 'import torch'], capture_output=True, text=True)
+    if p.returncode: return f'{python} has no PyTorch (see {os.path.normpath(folder)}/README.md; --official-python PYTHON)'
+    return None
 
 def machine():
     from anomalypro.core import tf
@@ -146,37 +202,61 @@ def machine():
     return dict(python=platform.python_version(), cpus=os.cpu_count(), tensorflow=tf.__version__, keras=keras.__version__,
                 gpus=names, onednn=onednn, machine=platform.machine(), processor=platform.processor() or None)
 
-COLS = ['config', 'convs', 'xla', 'precision', 'train_s_per_iter', 'train_images_per_s', 'gflop_per_iter', 'train_gflops_per_s',
+COLS = ['config', 'channels', 'convs', 'xla', 'precision', 'train_s_per_iter', 'official_s_per_iter', 'x_official',
+        'x_official_same_arch', 'train_images_per_s', 'gflop_per_iter', 'train_gflops_per_s',
         'peak_gflops_per_s', 'utilisation', 'inference_images_per_s', 'inference_x_training', 'flop_bound_inference_x_training',
-        'pipeline_images_per_s', 'pipeline_x_training', 'peak_rss_mb']
+        'inference_utilisation', 'inference_images_per_s_batch256', 'pipeline_images_per_s', 'pipeline_x_training', 'peak_rss_mb']
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--configs', nargs='*', default=DEFAULT, help='preset@size, e.g. cpu@64 paper@128')
     ap.add_argument('--steps', type=int, default=6, help='timed training steps (n_critic iterations each) per configuration; paper@* uses 2')
     ap.add_argument('--infer', type=int, default=256, help='images scored for the inference figure')
-    ap.add_argument('--convs', choices=['fast', 'keras'], default='fast', help="the generator's and critic's conv layers")
-    ap.add_argument('--xla', choices=['preset', 'auto', 'on', 'off'], default='preset',
-                    help="jit_compile of the training step (default: the preset's: on for cpu, auto for paper)")
+    ap.add_argument('--convs', choices=['auto', 'forward', 'keras'], default='auto',
+                    help="conv_gradients: the conv layers' gradients outside XLA (auto: the trainer's execution_plan)")
+    ap.add_argument('--xla', choices=['preset', 'auto', 'on', 'off', 'fastest'], default='preset',
+                    help="jit_compile of the training step (default: the preset's: fastest for cpu, auto for paper)")
     ap.add_argument('--precision', choices=['float32', 'mixed_float16', 'mixed_bfloat16'], default='float32')
     ap.add_argument('--json', help='also write all records to this file')
+    ap.add_argument('--official', default=OFFICIAL, help='folder of the official release\'s timing script (default ../shared/peers/healthygan-official)')
+    ap.add_argument('--official-python', default=sys.executable, help='a Python with PyTorch for the release (default: this one)')
+    ap.add_argument('--official-iters', type=int, default=20, help="the release's timed iterations per configuration (paper@*: 2)")
+    ap.add_argument('--no-official', action='store_true', help='skip the official release')
+    ap.add_argument('--channels', type=int, help=argparse.SUPPRESS)
     ap.add_argument('--one', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, args.steps, args.infer, args.convs, args.xla, args.precision))); return
+        print(json.dumps(run_one(args.one, args.steps, args.infer, args.convs, args.xla, args.precision, args.channels))); return
+    why_not = 'skipped (--no-official)' if args.no_official else official_available(args.official_python, args.official)
+    if why_not: print(f'official release: {why_not}; no x_official figures', flush=True)
+    def ours(spec, steps, channels=None):
+        cmd = [sys.executable, __file__, '--one', spec, '--steps', str(steps), '--infer', str(args.infer),
+               '--convs', args.convs, '--xla', args.xla, '--precision', args.precision] + (['--channels', str(channels)] if channels else [])
+        p = subprocess.run(cmd, capture_output=True, text=True)
+        if p.returncode: print(f'{spec} ({channels or "preset"} channels): failed\n{p.stderr[-3000:]}', file=sys.stderr); return None
+        return json.loads(p.stdout.strip().splitlines()[-1])
     recs = []
     for spec in args.configs:
-        steps = min(args.steps, 2) if spec.startswith('paper') and not os.environ.get('BENCH_FULL') else args.steps
-        p = subprocess.run([sys.executable, __file__, '--one', spec, '--steps', str(steps), '--infer', str(args.infer),
-                            '--convs', args.convs, '--xla', args.xla, '--precision', args.precision], capture_output=True, text=True)
-        if p.returncode:
-            print(f'{spec}: failed\n{p.stderr[-3000:]}', file=sys.stderr); continue
-        rec = json.loads(p.stdout.strip().splitlines()[-1])
+        paper = spec.startswith('paper') and not os.environ.get('BENCH_FULL')
+        steps = min(args.steps, 2) if paper else args.steps
+        rec = ours(spec, steps)
+        if rec is None: continue
+        if not why_not:
+            rgb = rec if rec['channels'] == 3 else ours(spec, steps, channels=3)
+            secs, line = official_seconds(spec, args.official_python, args.official, 2 if paper else args.official_iters)
+            rec['official'] = line
+            if secs and rgb:
+                rec.update(official_s_per_iter=secs, ours_rgb_s_per_iter=rgb['train_s_per_iter'],
+                           x_official=round(secs / rgb['train_s_per_iter'], 2))
+                if rec['upsample'] != 'transpose':
+                    same = ours(spec + (',' if ':' in spec else ':') + 'upsample=transpose', steps, channels=3)
+                    if same: rec.update(ours_rgb_same_arch_s_per_iter=same['train_s_per_iter'],
+                                        x_official_same_arch=round(secs / same['train_s_per_iter'], 2))
         recs.append(rec); print(json.dumps(rec), flush=True)
     m = machine()
     print(f"\nmachine: {json.dumps(m)}")
     print('| ' + ' | '.join(COLS) + ' |'); print('|' + '---|' * len(COLS))
-    for r in recs: print('| ' + ' | '.join(str(r[c]) for c in COLS) + ' |')
+    for r in recs: print('| ' + ' | '.join(str(r.get(c, '-')) for c in COLS) + ' |')
     if args.json:
         with open(args.json, 'w') as f: json.dump(dict(machine=m, records=recs), f, indent=1)
 

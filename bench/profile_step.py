@@ -2,34 +2,34 @@
 """Where a training step's time goes: TensorFlow's profiler on a few steps, summed per op type and per op.
 
     pip install 'anomalypro[bench]'              # xprof, which turns the profiler's trace into tables
-    python bench/profile_step.py cpu@128         # preset@size; --xla on|off|auto, --convs fast|keras, --steps N
+    python bench/profile_step.py cpu@128         # a bench.py configuration; --xla on|off|auto|fastest, --convs auto|forward|keras, --steps N
+    python bench/profile_step.py wide@64 --channels 3 --xla on   # as the release runs (3 channels)
 
-Prints the self time of every op type (and its share of the busy time), then the slowest ops. The step is traced and
+Under XLA (`--xla on`) the step is one compiled cluster; the tables then list XLA's own ops (fusions, convolutions)
+as the profiler records them. Prints the self time of every op type (and its share of the busy time), then the slowest ops. The step is traced and
 warmed up first; the profiled steps are timed by TensorFlow's own profiler. The table in bench/README.md came from here.
 """
-import argparse, collections, glob, json, os, tempfile, time
+import argparse, collections, glob, json, os, sys, tempfile, time
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench import bench_config
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('config', nargs='?', default='cpu@128')
     ap.add_argument('--steps', type=int, default=2)
-    ap.add_argument('--xla', choices=['auto', 'on', 'off'], default='off')
-    ap.add_argument('--convs', choices=['fast', 'keras'], default='fast')
+    ap.add_argument('--xla', choices=['auto', 'on', 'off', 'fastest'], default='off')
+    ap.add_argument('--convs', choices=['auto', 'forward', 'keras'], default='auto', help="conv_gradients (auto: the trainer's execution_plan)")
+    ap.add_argument('--channels', type=int, help="image channels (default: the preset's)")
     ap.add_argument('--top', type=int, default=15)
     args = ap.parse_args()
     try: from xprof.convert import raw_to_tool_data
     except ImportError: raise SystemExit("needs xprof: pip install 'anomalypro[bench]' (or pip install xprof)")
     import numpy as np
-    from anomalypro.core import preset, tf, keras
-    from anomalypro.model import use_fast_gradients
+    from anomalypro.core import tf, keras
     from anomalypro.trainer import HealthyGAN, train_dataset
-    name, size = args.config.split('@')
-    cfg = preset(name, image_size=int(size), iterations=100_000, decay_iters=1000, checkpoint_every=1000, sample_every=1000,
-                 log_every=preset(name).n_critic, jit_compile=args.xla, strategy='none')
+    cfg = bench_config(args.config, args.xla, channels=args.channels, convs=args.convs)
     a = np.random.default_rng(0).integers(0, 256, (64, cfg.image_size, cfg.image_size, cfg.channels), dtype=np.uint8)
     gan = HealthyGAN.create(cfg)
-    if args.convs == 'keras':   # Keras' own conv gradients (the layers fall back to Keras' ops)
-        for m in (gan.generator, gan.critic): use_fast_gradients(m, False)
     ds = train_dataset(cfg, a, a)
     gan.fit(ds, epochs=1, steps_per_epoch=2, verbose=0, shuffle=False)   # trace, compile, warm up
     with tempfile.TemporaryDirectory() as logdir:
@@ -46,7 +46,7 @@ def main():
     busy = sum(r['total_self_time'] for r in rows)
     by = collections.defaultdict(lambda: [0, 0.0])
     for r in rows: by[r['type']][0] += r['occurrences']; by[r['type']][1] += r['total_self_time']
-    print(f"{args.config}, xla {gan.jit_compile}, convs {args.convs}: {args.steps} steps ({args.steps * cfg.n_critic} iterations) "
+    print(f"{args.config}, {cfg.channels} channel(s), xla {gan.jit_compile}, convs {'forward' if gan.generator.get_layer('head_conv').fast_gradients else 'keras'}: {args.steps} steps ({args.steps * cfg.n_critic} iterations) "
           f"in {wall:.2f} s wall, {busy / 1e6:.2f} s of op time")
     print(f"\n| op type | ops | self time (s) | share |\n|---|---|---|---|")
     for k, (n, s) in sorted(by.items(), key=lambda x: -x[1][1])[:args.top]:

@@ -36,6 +36,7 @@ LEVERS = {
     'd_conv_dim=64': dict(d_conv_dim=64),
     'lambda_id=10': dict(lambda_id=10.),
     'augment_shift=4': dict(augment_shift=4),
+    'precision=mixed_bfloat16': dict(precision='mixed_bfloat16'),   # how, not what: does bfloat16 (fast on AMX CPUs) cost quality?
 }
 
 def variant_config(base:Config, # the configuration every variant starts from

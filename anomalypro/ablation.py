@@ -156,7 +156,7 @@ def critic_diagnostic(data:ExperimentData, # the run's data
                       run_dir, # a folder written by `run_experiment` with kept `checkpoints/`
                       batch_size:int=64):
     "Per kept checkpoint: validation AUC of the critic's own score on x and on out(x), and the mean D(out(x)) - D(x) per class"
-    from anomalypro.trainer import list_checkpoints, load_checkpoint
+    from anomalypro.trainer import list_checkpoints, load_checkpoint, translate
     run_dir = Path(run_dir); cks = list_checkpoints(run_dir/'checkpoints')
     if not cks: raise ConfigError(f"{run_dir}: no kept checkpoints (checkpoints/ckpt-*.npz) to diagnose")
     cfg = Config.from_yaml(run_dir/'config.yaml')
@@ -166,9 +166,8 @@ def critic_diagnostic(data:ExperimentData, # the run's data
                                      for i in range(0, len(z), batch_size)])
     rows = []
     for ck in cks:
-        load_checkpoint(gan, ck)
-        out = np.concatenate([np.asarray(gan.generator(x[i:i + batch_size], training=False)[0]) for i in range(0, len(x), batch_size)])
-        dx, do = d(x), d(out)
+        load_checkpoint(gan, ck); gan._translate_fn = None
+        dx, do = d(x), d(translate(gan, x, batch_size)[0])
         rows.append(dict(step=int(gan.iteration.numpy()), critic_auc=ev.auc(y, -dx), critic_auc_translated=ev.auc(y, -do),
                          d_gain_healthy=float((do - dx)[y == 0].mean()), d_gain_anomalous=float((do - dx)[y == 1].mean())))
     return pd.DataFrame(rows)

@@ -109,11 +109,9 @@ def bench_config(spec, xla='preset', precision='float32', channels=None, convs='
     "The Config a benchmark configuration trains"
     from anomalypro.core import preset
     name, over = parse_config(spec)
-    p = preset(name, **over)
-    extra = dict(channels=channels) if channels else {}
-    return preset(name, **{**over, **extra}, iterations=100_000, decay_iters=1000, checkpoint_every=1000, sample_every=1000,
-                  log_every=p.n_critic, jit_compile=p.jit_compile if xla == 'preset' else xla, precision=precision, strategy='none',
-                  conv_gradients=convs)
+    p = preset(name, **over, **(dict(channels=channels) if channels else {}))
+    return p.replace(iterations=100_000, decay_iters=1000, checkpoint_every=1000, sample_every=1000, log_every=p.n_critic,
+                     jit_compile=p.jit_compile if xla == 'preset' else xla, precision=precision, strategy='none', conv_gradients=convs)
 
 def run_one(spec, steps, infer_n, convs, xla, precision, channels=None):
     import numpy as np

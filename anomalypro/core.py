@@ -99,6 +99,11 @@ class Config:
     upsample:str='transpose' # generator up-sampling: 'transpose' (the paper's 4x4 transposed conv) or 'resize' (nearest x2 + 3x3 conv)
     focus_warmup:int=0      # iterations over which the focus (zero-one) term's weight ramps linearly from 0 to lambda_mzerone
     augment_shift:int=0     # training images also move by up to this many pixels each way (edges repeated); 0: flips only (the paper)
+    lambda_restore:float=0. # restoration: weight of mean |x_B - out(x_B + coarse noise)| in the generator loss; 0: off (the paper)
+    restore_noise:float=0.2 # restoration: standard deviation of the coarse noise's cells, in [-1, 1] image units
+    restore_grid:int=8      # restoration: the noise is drawn on restore_grid x restore_grid cells, resized bilinearly to the image
+    restore_area:float=1.   # restoration: fraction of each image the noise covers, in smooth random patches (1: all of it)
+    restore_foreground:float=0. # restoration: noise only where (x_B + 1) / 2 exceeds this (the body, not the black background); 0: everywhere
     # execution (how, not what: a run may resume under another strategy or precision)
     strategy:str='auto'     # tf.distribute strategy: 'auto', 'mirrored', 'multiworker' or 'none' (see the trainer)
     precision:str='float32' # 'float32', 'mixed_float16' (GPU, with loss scaling) or 'mixed_bfloat16'
@@ -127,10 +132,14 @@ class Config:
         for k in positive:
             if getattr(self, k) <= 0: raise ConfigError(f"{k} must be positive, got {getattr(self, k)!r}")
         for k in ['lambda_gp', 'lambda_id', 'lambda_rec', 'lambda_mask', 'lambda_msmall', 'lambda_mzerone', 'decay_iters', 'seed',
-                  'focus_warmup', 'augment_shift']:
+                  'focus_warmup', 'augment_shift', 'lambda_restore', 'restore_noise']:
             if getattr(self, k) < 0: raise ConfigError(f"{k} must not be negative, got {getattr(self, k)!r}")
         for k in ['beta1', 'beta2']:
             if not 0 <= getattr(self, k) < 1: raise ConfigError(f"{k} must be in [0, 1), got {getattr(self, k)!r}")
+        if not 0 < self.restore_area <= 1: raise ConfigError(f"restore_area must be in (0, 1], got {self.restore_area!r}")
+        if not 0 <= self.restore_foreground < 1: raise ConfigError(f"restore_foreground must be in [0, 1), got {self.restore_foreground!r}")
+        if not 1 <= self.restore_grid <= self.image_size:
+            raise ConfigError(f"restore_grid must be between 1 and the image size ({self.image_size}), got {self.restore_grid}")
         if self.augment_shift >= self.image_size // 2:
             raise ConfigError(f"augment_shift ({self.augment_shift}) must be less than half the image size ({self.image_size})")
         if self.decay_iters > self.iterations:
@@ -189,7 +198,7 @@ PRESETS = {
     'paper': dict(),
     'cpu': dict(image_size=64, conv_dim=16, repeat_num=4, d_conv_dim=32, d_repeat_num=4, iterations=2000,
                 decay_iters=1000, lr_update_step=100, log_every=50, checkpoint_every=250, sample_every=500, jit_compile='fastest',
-                mask_bias=-2., upsample='resize'),
+                mask_bias=-2., upsample='resize', lambda_restore=30., restore_noise=0.5, restore_grid=8, restore_foreground=0.05),
     'quick': dict(image_size=32, conv_dim=8, repeat_num=1, d_conv_dim=8, d_repeat_num=3, batch_size=4, iterations=20,
                   decay_iters=10, lr_update_step=2, log_every=2, checkpoint_every=10, sample_every=10, jit_compile='off'),
 }

@@ -5,12 +5,13 @@
 # %% ../nbs/03_losses.ipynb #eefbe29a
 from __future__ import annotations
 import numpy as np
+from statistics import NormalDist
 from .core import tf, keras
 from keras import ops
 
 # %% auto #0
 __all__ = ['critic_loss', 'interpolate', 'gradient_penalty', 'generator_adv_loss', 'identity_loss', 'reconstruction_loss',
-           'mask_small_loss', 'mask_zero_one_loss', 'mask_loss']
+           'mask_small_loss', 'mask_zero_one_loss', 'mask_loss', 'coarse_noise', 'restoration_loss']
 
 # %% ../nbs/03_losses.ipynb #57e2182c
 def critic_loss(d_real, # D(x_B): critic scores of healthy images
@@ -68,3 +69,24 @@ def mask_loss(m, # mask values in [0, 1]
               lambda_mzerone:float=1.): # weight of the "focus" (zero-one) term
     "Lm(m) = lambda_msmall * (mean m)^2 + lambda_mzerone * focus(m)"
     return lambda_msmall * mask_small_loss(m) + lambda_mzerone * mask_zero_one_loss(m)
+
+# %% ../nbs/03_losses.ipynb #53caf49d
+def coarse_noise(shape, # (N, S) or (N, S, S, C): N images of side S
+                 grid:int, # the noise is drawn on grid x grid cells, then resized bilinearly to S x S
+                 std:float, # standard deviation of the cells' values, in image units ([-1, 1] images)
+                 seed, # stateless seed: a pair of integers (or an int64 tensor of 2)
+                 area:float=1.): # fraction of each image the noise covers (1: all of it), in smooth random patches
+    "Smooth Gaussian noise, N x S x S x 1 (broadcasts over channels), drawn statelessly from `seed`"
+    n, s = shape[0], shape[1]
+    lattice = lambda sd: tf.image.resize(tf.random.stateless_normal(tf.stack([n, grid, grid, 1]), seed=sd), (s, s), method='bilinear')
+    z = lattice(seed) * std
+    if area >= 1: return z
+    # a second smooth field (another seed), standardised per image, thresholded softly at its (1 - area) quantile
+    u = lattice(tf.cast(seed, tf.int64) + tf.constant([2**32, 0], tf.int64))
+    u = (u - tf.reduce_mean(u, [1, 2], keepdims=True)) / (tf.math.reduce_std(u, [1, 2], keepdims=True) + 1e-6)
+    return z * tf.sigmoid(6. * (u - NormalDist().inv_cdf(1. - area)))
+
+def restoration_loss(x_b, # healthy images
+                     out_noisy): # the generator's output on x_B corrupted by coarse noise
+    "Restoration of corrupted healthy images: mean |x_B - out(x_B + noise)|"
+    return ops.mean(ops.abs(x_b - out_noisy))

@@ -180,6 +180,7 @@ METRIC_LABELS = {   # log column: (panel title, y-axis label)
     'd_gp': ('critic: gradient penalty', '(|grad| - 1)^2'), 'g_loss': ('generator loss', 'L_G'),
     'g_adv': ('generator: adversarial term', '-D(out(x_A)) - D(out(x_B))'), 'g_id': ('identity on B', '|x_B - g(x_B)|'),
     'g_rec': ('reconstruction outside the mask', '|x_A - rec(x_A)|'), 'g_mask': ('mask loss', 'Lm'),
+    'g_restore': ('restoration of noised B (lever)', '|x_B - out(x_B + noise)|'),
     'mask_mean': ('mask mean on A', 'mean of m'), 'lr_g': ('generator learning rate', 'lr'), 'lr_d': ('critic learning rate', 'lr'),
     'lr': ('learning rate', 'lr'), 'val_auc': ("validation AUC (paper's score)", 'AUC'),
     'aucp': ('AUCp, held-aside B vs A', 'AUC'), 'aucp_train': ("AUCp, B's training images vs A", 'AUC')}

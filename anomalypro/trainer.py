@@ -10,7 +10,7 @@ import numpy as np
 from .core import Config, CHOICES, cpu_flags, preset, seed_everything, learning_rate, make_run_dir, tf, keras, AnomalyProError
 from .model import build_generator, build_critic, precision_scope, use_fast_gradients
 from .losses import (critic_loss, gradient_penalty, generator_adv_loss, identity_loss,
-                                reconstruction_loss, mask_loss)
+                                reconstruction_loss, mask_loss, coarse_noise, restoration_loss)
 from .pipeline import pair_dataset, to_float, check_images
 from keras import ops
 
@@ -75,7 +75,7 @@ def execution_plan(cfg:Config, # uses jit_compile and conv_gradients
     return dict(jit_compile=jit, forward_gradients=fwd and not xla)   # XLA differentiates convolutions its own way
 
 # %% ../nbs/04_trainer.ipynb #0ef43e6b
-LOSS_NAMES = ('d_loss', 'd_adv', 'd_gp', 'g_loss', 'g_adv', 'g_id', 'g_rec', 'g_mask', 'mask_mean')
+LOSS_NAMES = ('d_loss', 'd_adv', 'd_gp', 'g_loss', 'g_adv', 'g_id', 'g_rec', 'g_mask', 'g_restore', 'mask_mean')
 
 def _replica():
     "(this replica's index, number of replicas) in the current replica context"
@@ -171,6 +171,16 @@ class HealthyGAN(keras.Model):
         u = tf.random.stateless_uniform((n * R, 1, 1, 1), seed=tf.stack([tf.constant(self.cfg.seed, tf.int64), self.iteration.value]))
         return u[r * n:(r + 1) * n]
 
+    def _restore_noise(self, x):
+        "The restoration lever's coarse noise for this replica's images `x`: a slice of the global batch's, drawn from (seed, iteration)"
+        c, (r, R) = self.cfg, _replica()
+        n = ops.shape(x)[0]
+        z = coarse_noise((n * R, x.shape[1]), c.restore_grid, c.restore_noise,
+                         seed=tf.stack([tf.constant(c.seed, tf.int64) + 2**32, self.iteration.value]), area=c.restore_area)
+        z = z[r * n:(r + 1) * n]
+        if c.restore_foreground: z = z * ops.cast((x + 1.) / 2. > c.restore_foreground, z.dtype)   # the body only
+        return z
+
     def _critic_update(self, x_a, x_b):
         c, R = self.cfg, _replica()[1]
         self.d_optimizer.learning_rate.assign(learning_rate(c.d_lr, self.iteration.value, c))
@@ -200,10 +210,15 @@ class HealthyGAN(keras.Model):
             if c.focus_warmup: zo = zo * ops.minimum(1., ops.cast(self.iteration.value, 'float32') / c.focus_warmup)
             g_mask = 0.5 * mask_loss(m_a, c.lambda_msmall, zo) + 0.5 * mask_loss(m_b, c.lambda_msmall, zo)
             g_loss = g_adv + c.lambda_id * g_id + c.lambda_rec * g_rec + c.lambda_mask * g_mask
+            g_restore = ops.zeros((), g_loss.dtype)
+            if c.lambda_restore:   # the restoration lever: corrupted healthy images must come back clean
+                out_r, _, _ = self.generator(ops.clip(x_b + self._restore_noise(x_b), -1., 1.), training=True)
+                g_restore = restoration_loss(x_b, out_r)
+                g_loss = g_loss + c.lambda_restore * g_restore
             scaled = self.g_optimizer.scale_loss(g_loss / R)
         grads = tape.gradient(scaled, self.generator.trainable_variables)
         self.g_optimizer.apply(grads, self.generator.trainable_variables)
-        return g_loss, g_adv, g_id, g_rec, g_mask
+        return g_loss, g_adv, g_id, g_rec, g_mask, g_restore
 
     def train_step(self, data):
         self.train_step_traces += 1
@@ -214,7 +229,7 @@ class HealthyGAN(keras.Model):
         for k in range(self.cfg.n_critic):
             for name, v in zip(('d_loss', 'd_adv', 'd_gp', 'mask_mean'), self._critic_update(x_a[:, k], x_b[:, k])):
                 self.trackers[name].update_state(v)
-        for name, v in zip(('g_loss', 'g_adv', 'g_id', 'g_rec', 'g_mask'), self._generator_update(x_a[:, -1], x_b[:, -1])):
+        for name, v in zip(('g_loss', 'g_adv', 'g_id', 'g_rec', 'g_mask', 'g_restore'), self._generator_update(x_a[:, -1], x_b[:, -1])):
             self.trackers[name].update_state(v)
         return {k: ops.reshape(t.result(), (1,)) if self._vector_logs else t.result() for k, t in self.trackers.items()}
 

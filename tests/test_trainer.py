@@ -51,6 +51,16 @@ def test_crash_and_resume_equals_uninterrupted(full_run, images, tmp_path):
     np.testing.assert_allclose(a.values, b.values, rtol=1e-6, atol=1e-7)
     for p, q in zip(gan.weights, resumed.weights): np.testing.assert_allclose(p.numpy(), q.numpy(), atol=1e-6)
 
+def test_restoration_lever_resumes_exactly(images, tmp_path):
+    "The restoration lever's noise is drawn from (seed, iteration): a crashed and resumed run equals an uninterrupted one"
+    cfg = CFG.replace(lambda_restore=10., restore_noise=0.5, restore_grid=4, restore_area=0.3)
+    fit_run(HealthyGAN.create(cfg), *images, tmp_path/'full', progress=False)
+    fit_run(HealthyGAN.create(cfg), *images, tmp_path/'crash', iterations=14, progress=False)
+    fit_run(resumed := HealthyGAN.create(cfg), *images, tmp_path/'crash', progress=False)
+    a, b = losses(tmp_path/'full'), losses(tmp_path/'crash')
+    assert (a.g_restore > 0).all() and list(a.step) == list(b.step)
+    np.testing.assert_allclose(a.values, b.values, rtol=1e-6, atol=1e-7)
+
 def test_finished_run_is_not_retrained(full_run, images, capsys):
     gan, run = full_run
     assert fit_run(HealthyGAN.create(CFG), *images, run, progress=False) is None

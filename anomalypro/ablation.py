@@ -36,13 +36,13 @@ LEVERS = {
     'd_conv_dim=64': dict(d_conv_dim=64),
     'lambda_id=10': dict(lambda_id=10.),
     'augment_shift=4': dict(augment_shift=4),
-    'precision=mixed_bfloat16': dict(precision='mixed_bfloat16'),
+    'precision=mixed_bfloat16': dict(precision='mixed_bfloat16'),   # how, not what: does bfloat16 (fast on AMX CPUs) cost quality?
     # the restoration lever (03_losses): corrupted healthy images must come back clean; one value changed at a time
     **{f'lambda_restore={w} (noise 0.5, grid 8)': dict(lambda_restore=float(w), restore_noise=0.5, restore_grid=8) for w in (1, 10, 30, 100)},
     **{f'lambda_restore={w} (noise {s}, grid {g}{f", area {a}" if a < 1 else ""})': dict(lambda_restore=float(w), restore_noise=s, restore_grid=g, restore_area=a)
        for w in (10, 30) for s, g, a in ((1.0, 8, 1.), (0.5, 16, 1.), (0.5, 4, 1.), (0.5, 8, 0.3), (1.0, 8, 0.3))},
     **{f'lambda_restore={w} (noise {s}, grid 8, body only)': dict(lambda_restore=float(w), restore_noise=s, restore_grid=8, restore_foreground=0.05)
-       for w in (10, 30) for s in (0.5, 1.0)},   # how, not what: does bfloat16 (fast on AMX CPUs) cost quality?
+       for w in (10, 30) for s in (0.5, 1.0)},
 }
 
 def variant_config(base:Config, # the configuration every variant starts from

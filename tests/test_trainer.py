@@ -56,7 +56,7 @@ def test_restoration_lever_resumes_exactly(images, tmp_path):
     cfg = CFG.replace(lambda_restore=10., restore_noise=0.5, restore_grid=4, restore_area=0.3)
     fit_run(HealthyGAN.create(cfg), *images, tmp_path/'full', progress=False)
     fit_run(HealthyGAN.create(cfg), *images, tmp_path/'crash', iterations=14, progress=False)
-    fit_run(resumed := HealthyGAN.create(cfg), *images, tmp_path/'crash', progress=False)
+    fit_run(HealthyGAN.create(cfg), *images, tmp_path/'crash', progress=False)   # resumed from the checkpoint at 10
     a, b = losses(tmp_path/'full'), losses(tmp_path/'crash')
     assert (a.g_restore > 0).all() and list(a.step) == list(b.step)
     np.testing.assert_allclose(a.values, b.values, rtol=1e-6, atol=1e-7)

@@ -118,7 +118,9 @@ def demo_dataset(image_size:int=64, # side of the square slices
     frame = make_protocol(frame, seed, n_b=n_b, n_a=n_a, n_val=n_val, n_test=n_test, verbose=verbose)
     images, masks = np.stack(imgs), np.stack(masks)
     if base is not None:
-        tmpf = base.with_name(base.name + f'.tmp{os.getpid()}.npz')
-        np.savez_compressed(tmpf, images=images, masks=np.packbits(masks, axis=-1))
-        frame.to_csv(base.with_suffix('.csv'), index=False); os.replace(tmpf, base.with_suffix('.npz'))
+        # both files written aside and renamed into place, the .npz last: a concurrent reader (two test workers,
+        # two notebooks) sees either no cache or a whole one, never a half-written table
+        tmpf, tmpc = (base.with_name(base.name + f'.tmp{os.getpid()}{s}') for s in ('.npz', '.csv'))
+        np.savez_compressed(tmpf, images=images, masks=np.packbits(masks, axis=-1)); frame.to_csv(tmpc, index=False)
+        os.replace(tmpc, base.with_suffix('.csv')); os.replace(tmpf, base.with_suffix('.npz'))
     return DemoData(frame, images, masks)

@@ -15,7 +15,7 @@ from .datasets import (load_kermany, load_covidx, covidx_protocol, load_nih, loa
                                  load_folders, make_protocol, protocol_counts)
 from .lesions import add_lesions
 from .demo import demo_dataset, get_cache_dir
-from .trainer import HealthyGAN, fit_run, save_model_atomic, _write_text_atomic
+from .trainer import HealthyGAN, fit_run, run_train_seconds, save_model_atomic, _write_text_atomic
 from .scores import map_scores, aucp, aggregate_patients, choose_on_validation, select_checkpoint, SELECTORS, PATIENT_AGGREGATIONS, MapCalibration
 from . import evaluate as ev, plots
 
@@ -376,9 +376,9 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     fv, xv, mv = data.set('val'); ft, xt, mt = data.set('test')
     fb, xb, xa, mon = monitor_sets(data, holdout, seed=cfg.seed)
     gan = HealthyGAN.create(cfg)
-    t0 = time.perf_counter()
+    before, t0 = run_train_seconds(run_dir) or 0., time.perf_counter()   # a resumed (or finished) run's earlier sessions count
     fit_run(gan, xa, xb, run_dir, progress=progress, callbacks=[CheckpointMonitor(run_dir, **mon)])
-    train_s = time.perf_counter() - t0
+    train_s = before + time.perf_counter() - t0
     cal = fit_calibration(gan, mon['calibrate'])
     last = _variant_scores(gan, xv, cal), _variant_scores(gan, xt, cal)   # the last generator's, reused when it is the one evaluated
     last_v, last_t = last[0][0]['paper'], last[1][0]['paper']

@@ -17,10 +17,10 @@ from keras import ops
 # %% auto #0
 __all__ = ['LOSS_NAMES', 'CKPT_FORMAT', 'OPTIONAL_GROUPS', 'make_strategy', 'get_strategy', 'is_chief', 'execution_plan',
            'HealthyGAN', 'train_dataset', 'translate', 'score', 'export_saved_model', 'NonFiniteLossError',
-           'save_checkpoint', 'list_checkpoints', 'clean_checkpoints', 'load_checkpoint', 'restore_latest',
-           'prune_checkpoints', 'RunLogger', 'CSVLog', 'Checkpointer', 'SamplePanels', 'IterationBoard', 'ProgressBar',
-           'checkpoint_nbytes', 'check_writable', 'check_disk_space', 'save_model_atomic', 'fit_run', 'load_gan',
-           'load_generator']
+           'save_checkpoint', 'checkpoint_train_seconds', 'list_checkpoints', 'clean_checkpoints', 'load_checkpoint',
+           'restore_latest', 'run_train_seconds', 'prune_checkpoints', 'RunLogger', 'CSVLog', 'Checkpointer',
+           'SamplePanels', 'IterationBoard', 'ProgressBar', 'checkpoint_nbytes', 'check_writable', 'check_disk_space',
+           'save_model_atomic', 'fit_run', 'load_gan', 'load_generator']
 
 # %% ../nbs/04_trainer.ipynb #711c461d
 def _tf_config():
@@ -343,7 +343,8 @@ def _fsync_dir(folder):
     except OSError: pass
     finally: os.close(fd)
 
-def save_checkpoint(gan, folder):
+def save_checkpoint(gan, folder,
+                    train_seconds:float=None): # training wall time up to this state, over every session of the run (kept in the sidecar)
     "Write the full training state atomically to `folder/ckpt-<iteration>.npz` (+ `.json` with its checksum)"
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     step = int(gan.iteration.numpy())
@@ -356,6 +357,7 @@ def save_checkpoint(gan, folder):
     try:
         _write_synced(tmp, lambda f: np.savez(f, **arrays))
         meta = dict(format=CKPT_FORMAT, iteration=step, sha256=_sha256(tmp), config=gan.cfg.to_dict(), n_arrays=len(arrays))
+        if train_seconds is not None: meta['train_seconds'] = round(float(train_seconds), 3)
         _write_synced(mtmp, lambda f: f.write(json.dumps(meta, indent=1).encode()))
         os.replace(mtmp, path.with_suffix('.json'))
         os.replace(tmp, path)   # the commit: from here on the checkpoint is complete
@@ -366,6 +368,12 @@ def save_checkpoint(gan, folder):
         raise
     _fsync_dir(folder)
     return path
+
+def checkpoint_train_seconds(path) -> float|None:
+    "The training wall time recorded beside checkpoint `path` (None: not recorded, or no readable sidecar)"
+    try: v = json.loads(Path(path).with_suffix('.json').read_text()).get('train_seconds')
+    except (OSError, ValueError, AttributeError): return None
+    return None if v is None else float(v)
 
 def list_checkpoints(folder):
     "Complete checkpoint files in `folder`, oldest first (temporary files of an interrupted write are not listed)"
@@ -420,6 +428,11 @@ def restore_latest(gan, folder):
     "Restore the newest loadable checkpoint in `folder`; returns its iteration, or 0 when there is none"
     return _restore(gan, folder)[0]
 
+def run_train_seconds(run_dir) -> float|None:
+    "Training wall time of the run in `run_dir` so far, over all its sessions (the newest checkpoint's record; None: none)"
+    done = list_checkpoints(Path(run_dir)/'checkpoints')
+    return checkpoint_train_seconds(done[-1]) if done else None
+
 def prune_checkpoints(folder, keep:int):
     "Delete all but the newest `keep` checkpoints"
     for p in list_checkpoints(folder)[:-keep]:
@@ -454,12 +467,16 @@ class CSVLog(keras.callbacks.CSVLogger):
         super().on_epoch_end(epoch, logs)
 
 class Checkpointer(keras.callbacks.Callback):
-    "Save the training state every `checkpoint_every` iterations and at the end"
-    def __init__(self, folder): super().__init__(); self.folder = Path(folder)
+    "Save the training state every `checkpoint_every` iterations and at the end, with the run's training time so far"
+    def __init__(self, folder,
+                 prior_seconds:float=0.): # training time of the run's earlier sessions (a resumed run)
+        super().__init__(); self.folder, self.prior, self.t0 = Path(folder), prior_seconds, time.perf_counter()
+    def on_train_begin(self, logs=None): self.t0 = time.perf_counter()
     def on_epoch_end(self, epoch, logs=None):
         c, step = self.model.cfg, int(self.model.iteration.numpy())
         if step % c.checkpoint_every == 0 or step >= c.iterations:
-            save_checkpoint(self.model, self.folder); prune_checkpoints(self.folder, c.keep_checkpoints)
+            save_checkpoint(self.model, self.folder, train_seconds=self.prior + time.perf_counter() - self.t0)
+            prune_checkpoints(self.folder, c.keep_checkpoints)
 
 class SamplePanels(keras.callbacks.Callback):
     "Save an input / output / mask / difference panel of a fixed batch every `sample_every` iterations"
@@ -632,7 +649,8 @@ def fit_run(gan:HealthyGAN, a, # mixed set A (N x S x S x C, uint8 or float in [
             cbs = [RunLogger(ckpt), *callbacks, SamplePanels(run_dir/'samples', sample),
                    CSVLog(str(run_dir/'log.csv'), append=start > 0)]
             if tensorboard: cbs.append(IterationBoard(run_dir/'tensorboard', run_dir/'samples'))
-            cbs += [Checkpointer(ckpt), ProgressBar(start, stop, disable=not progress)]
+            prior = (checkpoint_train_seconds(list_checkpoints(ckpt)[-1]) or 0.) if start else 0.   # a resumed run's earlier time
+            cbs += [Checkpointer(ckpt, prior), ProgressBar(start, stop, disable=not progress)]
         else: cbs = [RunLogger(), *callbacks]
         try:
             hist = gan.fit(ds, epochs=stop // c.log_every, steps_per_epoch=c.log_every // c.n_critic,

@@ -19,7 +19,7 @@ echo "[anomalypro] 3/4 nbdev-test (every library notebook)"
 nbdev-test --n-workers 2 --timing
 # Two pytest workers (pytest-xdist), whole test files per worker so that a module's fixture (one reproduce run, one
 # trained model) is built once: the suite spends much of its time in one-core work (kernel and TensorFlow start-up,
-# papermill, data building), so two workers on two cores took pytest from 23 to 15 minutes. ANOMALYPRO_TEST_WORKERS=0:
+# papermill, data building), so two workers on two cores took pytest from 23 to 12-13 minutes. ANOMALYPRO_TEST_WORKERS=0:
 # one process, as before.
 echo "[anomalypro] 4/4 pytest (${ANOMALYPRO_TEST_WORKERS:-2} workers)"
 python -m pytest -q -ra -n "${ANOMALYPRO_TEST_WORKERS:-2}" --dist loadfile "$@"

@@ -470,7 +470,7 @@ class Checkpointer(keras.callbacks.Callback):
     "Save the training state every `checkpoint_every` iterations and at the end, with the run's training time so far"
     def __init__(self, folder,
                  prior_seconds:float=0.): # training time of the run's earlier sessions (a resumed run)
-        super().__init__(); self.folder, self.prior, self.t0 = Path(folder), prior_seconds, time.perf_counter()
+        super().__init__(); self.folder, self.prior = Path(folder), prior_seconds
     def on_train_begin(self, logs=None): self.t0 = time.perf_counter()
     def on_epoch_end(self, epoch, logs=None):
         c, step = self.model.cfg, int(self.model.iteration.numpy())
@@ -649,7 +649,7 @@ def fit_run(gan:HealthyGAN, a, # mixed set A (N x S x S x C, uint8 or float in [
             cbs = [RunLogger(ckpt), *callbacks, SamplePanels(run_dir/'samples', sample),
                    CSVLog(str(run_dir/'log.csv'), append=start > 0)]
             if tensorboard: cbs.append(IterationBoard(run_dir/'tensorboard', run_dir/'samples'))
-            prior = (checkpoint_train_seconds(list_checkpoints(ckpt)[-1]) or 0.) if start else 0.   # a resumed run's earlier time
+            prior = (run_train_seconds(run_dir) or 0.) if start else 0.   # a resumed run's earlier time (its restored checkpoint's)
             cbs += [Checkpointer(ckpt, prior), ProgressBar(start, stop, disable=not progress)]
         else: cbs = [RunLogger(), *callbacks]
         try:

@@ -73,13 +73,22 @@ def test_ixi_volumes_load_and_slice():
 def test_kermany_loads_and_store_speed(tmp_path):
     root = need('kermany')
     df = load_kermany(root)
-    assert (df['label'] == 0).sum() == 1_341 and (df['label'] == 1).sum() == 3_875 and (df['split'] == 'train').all()
+    # the official training folders (1,341 normal, 3,875 pneumonia) and the official test split (234, 390)
+    assert (df['label'] == 0).sum() == 1_575 and (df['label'] == 1).sum() == 4_265
+    test = df[df['split'] == 'test']
+    assert len(test) == 624 and (test['label'] == 0).sum() == 234 and (df['split'] == 'train').sum() == 5_216
     p = make_protocol(df, 0, verbose=False)
-    assert p.groupby('subject')['set'].nunique().max() == 1
+    # 170 of the test split's patients also have images in train/ (the benchmark's names, e.g. person1): those
+    # images are left unused, so that no test patient is trained or validated on
+    used = p[p['set'] != 'unused']
+    assert used.groupby('subject')['set'].nunique().max() == 1
+    assert (p.loc[p['set'] == 'unused', 'subject'].isin(p.loc[p['set'] == 'test', 'subject'])).all()
+    assert set(p.loc[p['split'] == 'test', 'set']) == {'test'}              # the official test split is the test set
+    assert not (p.loc[p['split'] == 'train', 'set'] == 'test').any()       # and nothing carved from train/ joins it
     fn = functools.partial(preprocess_cxr, image_size=64, channels=1)
     t = time.time(); st = build_store(df['path'], fn, cache_path=tmp_path/'kermany64', progress=False)
     dt = time.time() - t
     t = time.time(); again = build_store(df['path'], fn, cache_path=tmp_path/'kermany64', progress=False)
     dt2 = time.time() - t
-    assert st.images.shape == (5_216, 64, 64, 1) and not st.skipped and again.from_cache
+    assert st.images.shape == (5_840, 64, 64, 1) and not st.skipped and again.from_cache
     print(f"Kermany store at 64 px: {len(st) / dt:.0f} images/s built ({dt:.1f} s), cached load {dt2:.2f} s")

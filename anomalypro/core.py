@@ -11,7 +11,7 @@ import numpy as np
 import yaml
 
 # %% auto #0
-__all__ = ['tf', 'CHOICES', 'PRESETS', 'KEY_PACKAGES', 'AnomalyProError', 'ConfigError', 'DataError', 'Config', 'preset',
+__all__ = ['CHOICES', 'PRESETS', 'KEY_PACKAGES', 'AnomalyProError', 'ConfigError', 'DataError', 'Config', 'preset',
            'learning_rate', 'seed_everything', 'git_revision', 'package_version', 'installed_versions', 'cpu_flags',
            'run_info', 'make_run_dir']
 
@@ -49,10 +49,19 @@ def _import_tf():
         except RuntimeError: pass  # TF already initialised by the caller: keep its devices
     return tf
 
-tf = _import_tf()
-import keras
-if keras.backend.backend() != 'tensorflow':
-    raise ImportError(f"anomalypro runs on the TensorFlow backend of Keras, but KERAS_BACKEND is {keras.backend.backend()!r}")
+def _import_keras():
+    "Import Keras on TensorFlow (TensorFlow first, quietly)"
+    _import_tf()
+    import keras
+    if keras.backend.backend() != 'tensorflow':
+        raise ImportError(f"anomalypro runs on the TensorFlow backend of Keras, but KERAS_BACKEND is {keras.backend.backend()!r}")
+    return keras
+
+def __getattr__(name):
+    "`core.tf` and `core.keras` start TensorFlow on first use (PEP 562), so that modules without a model never load it"
+    if name == 'tf': return _import_tf()
+    if name == 'keras': return _import_keras()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 # %% ../nbs/00_core.ipynb #7c5c1742
 CHOICES = dict(strategy=('auto', 'mirrored', 'multiworker', 'none'), precision=('float32', 'mixed_float16', 'mixed_bfloat16'),
@@ -218,14 +227,14 @@ def learning_rate(base:float, # the starting learning rate
     if isinstance(step, (int, np.integer)):
         u = (step // cfg.lr_update_step) * cfg.lr_update_step
         return base * min(1.0, max(0.0, (cfg.iterations - u) / cfg.decay_iters))
-    u = (step // cfg.lr_update_step) * cfg.lr_update_step
+    u, tf = (step // cfg.lr_update_step) * cfg.lr_update_step, _import_tf()
     frac = tf.cast(cfg.iterations - u, tf.float32) / float(cfg.decay_iters)
     return base * tf.clip_by_value(frac, 0., 1.)
 
 # %% ../nbs/00_core.ipynb #03eb8fd1
 def seed_everything(seed:int):
     "Seed Python, NumPy, TensorFlow and Keras from one integer"
-    keras.utils.set_random_seed(int(seed))
+    _import_keras().utils.set_random_seed(int(seed))
 
 # %% ../nbs/00_core.ipynb #deb74c13
 def git_revision(path='.'):
@@ -264,6 +273,7 @@ def cpu_flags(path='/proc/cpuinfo') -> frozenset:
 def run_info(**extra):
     "Provenance of a run: versions (anomalypro, TensorFlow, Keras, NumPy and the other key packages), git revision, machine, time"
     import platform
+    tf, keras = _import_tf(), _import_keras()
     return dict(anomalypro=package_version(), git_revision=git_revision(Path(__file__).parent if '__file__' in globals() else '.'),
                 tensorflow=tf.__version__, keras=keras.__version__, numpy=np.__version__, python=platform.python_version(),
                 packages=installed_versions(), machine=platform.machine(), cpus=os.cpu_count(),

@@ -14,7 +14,8 @@ from .io import safe_path, read_image, read_volume, resize, IMAGE_EXTS, DICOM_EX
 # %% auto #0
 __all__ = ['COLUMNS', 'HEALTHYGAN_LISTS', 'NIH_FINDINGS', 'HEALTHY_WORDS', 'read_csv', 'require_files', 'read_covidx_split',
            'load_covidx', 'load_nih', 'load_kermany', 'load_folders', 'load_volumes', 'normalise_volume',
-           'to_square_slice', 'load_slices', 'load_slice_pngs', 'protocol_counts', 'make_protocol', 'covidx_protocol']
+           'slice_indices', 'to_square_slice', 'load_slices', 'load_slice_pngs', 'protocol_counts', 'make_protocol',
+           'covidx_protocol']
 
 # %% ../nbs/01a_datasets.ipynb #9263b5aa
 COLUMNS = ['path', 'label', 'label_name', 'subject', 'split']
@@ -242,7 +243,7 @@ def normalise_volume(v:np.ndarray, # raw 3-D volume
     if hi <= lo: hi = lo + 1e-6
     return np.clip((v - lo) / (hi - lo), 0, 1).astype(np.float32)
 
-def _slice_indices(v, slice_range, path):
+def slice_indices(v, slice_range, path):
     nz = np.where(v.reshape(-1, v.shape[-1]).max(0) > 0)[0]
     lo, hi = (nz[0], nz[-1] + 1) if len(nz) else (0, v.shape[-1])
     a, b = slice_range
@@ -273,7 +274,7 @@ def load_slices(volumes:pd.DataFrame, # `load_volumes` table
             if on_error == 'raise': raise
             skipped.append((r.path, str(e))); continue
         v = normalise_volume(v, percentiles)
-        for k in _slice_indices(v, slice_range, r.path)[::step]:
+        for k in slice_indices(v, slice_range, r.path)[::step]:
             imgs.append(to_square_slice(v[:, :, k], image_size) * 2 - 1)
             rows.append((r.path, r.label, r.label_name, r.subject, r.split, k))
     if skipped: print(f"load_slices: skipped {len(skipped)} volume(s):"); [print('  ' + m) for _, m in skipped]

@@ -10,17 +10,17 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import Config, PRESETS, preset, tf, keras, AnomalyProError, ConfigError, package_version, run_info
-from .io import read_image, read_volume, preprocess, to_float
-from .datasets import normalise_volume, to_square_slice, _slice_indices
+from .io import preprocess, to_float
+from .decode import input_kind, read_input
 from .pipeline import check_images
 from .model import MaskComposite  # registers the generator's layer, so that `.keras` files load
 from . import evaluate as ev
 from .scores import map_scores, aggregate_patients, SCORE_VARIANTS, CALIBRATED_VARIANTS, MapCalibration
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'BUNDLE_FILES', 'OPTIONAL_FILES', 'CODE_CLASSES', 'CXR_EXPERIMENTS', 'VOLUME_EXTS',
-           'BundleError', 'UnsafeModelError', 'check_keras_file', 'preprocessing_for', 'overlay', 'AnomalyDetector',
-           'save_bundle', 'load_bundle', 'model_card', 'parse_data_source', 'detector_from_run', 'train_detector']
+__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'BUNDLE_FILES', 'OPTIONAL_FILES', 'CODE_CLASSES', 'CXR_EXPERIMENTS', 'BundleError',
+           'UnsafeModelError', 'check_keras_file', 'preprocessing_for', 'overlay', 'AnomalyDetector', 'save_bundle',
+           'load_bundle', 'model_card', 'parse_data_source', 'detector_from_run', 'train_detector']
 
 # %% ../nbs/09_detector.ipynb #316e137b
 BUNDLE_FORMAT = 'anomalypro-model'  # `format` in bundle.json
@@ -64,7 +64,6 @@ def check_keras_file(path): # a `.keras` file
 
 # %% ../nbs/09_detector.ipynb #ae8687bf
 CXR_EXPERIMENTS = ('kermany', 'covidx', 'chestxray14')
-VOLUME_EXTS = ('.nii', '.nii.gz')
 
 def preprocessing_for(cfg:Config, # the model's configuration (image size, channels)
                       experiment:str='folders', # what it was trained on: an experiment name or 'folders'
@@ -101,7 +100,7 @@ def overlay(image, # S x S x C model input in [-1, 1]
 
 # %% ../nbs/09_detector.ipynb #8ee7f15c
 def _is_path(x): return isinstance(x, (str, os.PathLike))
-def _is_volume(p): return str(p).lower().endswith(VOLUME_EXTS)
+def _is_volume(p): return input_kind(p) == 'volume'
 
 class AnomalyDetector:
     "A trained HealthyGAN generator with its preprocessing and decision threshold: score, flag and explain images"
@@ -130,15 +129,11 @@ class AnomalyDetector:
 
     def read(self, path):
         "A 2-D image file (PNG, JPEG, BMP, TIFF, DICOM) as a model input; `DataError` on a bad file"
-        return self.preprocess(read_image(path, self.preprocessing['channels']))
+        return read_input(path, self.preprocessing)
 
     def read_volume(self, path):
         "A NIfTI volume's axial slices as model inputs: (K x S x S x C in [-1, 1], slice indices)"
-        v, S = self.preprocessing['volume'], self.config.image_size
-        vol = normalise_volume(read_volume(path), tuple(v['percentiles']))
-        ks = _slice_indices(vol, tuple(v['slice_range']), path)[::int(v['step'])]
-        x = np.stack([to_square_slice(vol[:, :, k], S) for k in ks]) * 2 - 1
-        return np.repeat(x, self.config.channels, -1).astype(np.float32), np.asarray(ks)
+        return read_input(path, self.preprocessing)
 
     def _ready(self, images):
         "Model inputs as float32 N x S x S x C in [-1, 1]"
@@ -309,6 +304,14 @@ AnomalyDetector.save, AnomalyDetector.load = save_bundle, staticmethod(load_bund
 # %% ../nbs/09_detector.ipynb #860305ca
 def _fmt(v): return '-' if not isinstance(v, dict) else f"{v['value']:.3f}" + (f" [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" if v.get('ci_low') is not None else '')
 
+def _baselines_md(b): # `training['baselines']`: {name: test AUC}, 'skipped' or None
+    "The model card's sentence on the baselines"
+    if b == 'skipped': return ("Baselines: skipped (`--no-baselines`): no comparison on the same split, so nothing "
+                               "here says whether a simpler method (mean intensity, pixel statistics, an autoencoder) "
+                               "does as well.")
+    if not b: return "Baselines: not recorded."
+    return "Baselines on the same split (test AUC): " + ', '.join(f"{k} {_fmt(v)}" for k, v in b.items()) + '.'
+
 def model_card(det:AnomalyDetector, # the detector
                meta:dict, # its bundle.json
                path=None): # where the bundle goes
@@ -347,6 +350,8 @@ Source: {data.get('source', '?')} (`{data.get('experiment', '?')}`). B = known h
 
 ## Test performance (held-out test split of the training data)
 AUC {_fmt(ev_.get('auc'))}.
+
+{_baselines_md(tr.get('baselines'))}
 
 | protocol | sensitivity | specificity | F1 | threshold |
 |---|---|---|---|---|
@@ -387,6 +392,11 @@ def _threshold_info(val, what, level='image'):
                 validation_auc=ev.auc(y, s), at_validation=ev.metrics_at(y, s, t))
 
 # %% ../nbs/09_detector.ipynb #9954ad96
+def _baselines_of(m:dict): # a run's metrics.json
+    "The baselines' image-level test AUCs of a run ({name: auc}), 'skipped' if it ran without them, None if unknown"
+    if m.get('baselines'): return {k: b['image']['auc'] for k, b in m['baselines'].items() if 'image' in b}
+    return 'skipped' if 'image' in m else None
+
 def detector_from_run(run_dir, # a run folder written by `run_experiment` (config.yaml, scores.csv, generator*.keras)
              data=None, # the run's `ExperimentData`: sets the heatmap scale from healthy validation images
              threshold:float=None): # use this threshold instead of choosing one on the validation split
@@ -433,7 +443,7 @@ def detector_from_run(run_dir, # a run folder written by `run_experiment` (confi
                                   options=opts, max_per_set=args.get('max_per_set')),
                         iterations_trained=int(log['step'].max()), checkpoint=m.get('checkpoint'), checkpoint_step=m.get('checkpoint_step'),
                         evaluation={k: img[k] for k in ('n', 'auc', 'validation_protocol', 'paper_protocol') if k in img},
-                        run=js('run_info.json'), run_dir=str(run_dir.resolve()))
+                        baselines=_baselines_of(m), run=js('run_info.json'), run_dir=str(run_dir.resolve()))
     return det
 
 AnomalyDetector.from_run = staticmethod(detector_from_run)
@@ -464,11 +474,13 @@ def train_detector(data=None, # 'folders:DIR', a folder in the own-folders layou
           resume:bool=False, # continue the stopped run in `out` from its newest checkpoint
           stop_after:int=None, # stop after this iteration (a multiple of log_every); `resume` continues
           n_boot:int=1000, # bootstrap replicates of the test metrics' intervals
+          baselines:bool=True, # also run the baselines on the same split (without them, the model card says so)
+          ae_seconds:float=None, # the autoencoder baseline's budget, seconds (None: the GAN's training wall time)
           max_per_set:int=None, # at most this many images per set (quick runs)
           options:dict=None, # `prepare_data` options: protocol, slices, demo, lesions, anomalous
           cache_dir=None, # decoded-image cache (None: the default; False: none)
           progress:bool=True, # progress bars
-          log=print, # where messages go
+          log=print, # where messages go (with `progress`, also a line before each phase of the run)
           **overrides): # configuration values, e.g. iterations=500
     "Train a detector on a data source into `out`; returns it (saved to `out/model`), or None when stopped early"
     from anomalypro.experiments import prepare_data, run_experiment, CheckpointMonitor, monitor_sets
@@ -498,7 +510,8 @@ def train_detector(data=None, # 'folders:DIR', a folder in the own-folders layou
         fit_run(gan, xa, xb, out, iterations=stop_after, progress=progress, callbacks=[CheckpointMonitor(out, **mon)])
         log(f"stopped at iteration {int(gan.iteration.numpy())} of {cfg.iterations}; continue with: anomalypro train --resume --out {out}")
         return None
-    run_experiment(data, cfg, out, n_boot=n_boot, progress=progress, select=_selector(exp, ddir))
+    run_experiment(data, cfg, out, n_boot=n_boot, progress=progress, select=_selector(exp, ddir), baselines=baselines,
+                   ae_seconds=ae_seconds, log=log)
     det = detector_from_run(out, data=data)
     det.save(out/'model', overwrite=True)
     return det

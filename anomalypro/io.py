@@ -13,8 +13,8 @@ from PIL import Image
 from .core import DataError, ConfigError
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'DICOM_EXTS', 'MAX_PIXELS', 'safe_path', 'to_channels', 'is_dicom', 'read_image', 'read_volume',
-           'resize', 'preprocess', 'preprocess_cxr', 'to_uint8', 'to_float', 'Store', 'build_store']
+__all__ = ['IMAGE_EXTS', 'DICOM_EXTS', 'MAX_PIXELS', 'safe_path', 'to_channels', 'is_dicom', 'one_line', 'read_image',
+           'read_volume', 'resize', 'preprocess', 'preprocess_cxr', 'to_uint8', 'to_float', 'Store', 'build_store']
 
 # %% ../nbs/01_io.ipynb #9194bd41
 def safe_path(root, # the data root every path must stay inside
@@ -100,23 +100,34 @@ def _read_pil(path, max_pixels):
         except Image.UnidentifiedImageError: raise DataError(f"{path}: not a readable image (unknown or corrupt format)") from None
         except (OSError, SyntaxError, ValueError, EOFError) as e:
             raise DataError(f"{path}: corrupt or truncated image ({e})") from None
+        except (KeyboardInterrupt, SystemExit): raise
+        except BaseException as e: raise DataError(f"{path}: corrupt or truncated image ({one_line(e)})") from None
+
+def one_line(e:BaseException):
+    "An exception as one line: its message with the whitespace collapsed, its type's name when it says nothing"
+    m = ' '.join(str(e).split())
+    return m if m and isinstance(e, Exception) else f"{type(e).__name__}: {m}" if m else type(e).__name__
+
+def _decode(path, what, fn, *args):
+    "Call a decoder; any failure of it becomes a `DataError` naming the file, a native panic included"
+    try: return fn(*args)
+    except (KeyboardInterrupt, SystemExit, DataError): raise
+    except FileNotFoundError: raise DataError(f"{path}: file not found") from None
+    except BaseException as e: raise DataError(f"{path}: {what} ({one_line(e)})") from None  # pyo3's PanicException is a BaseException
 
 def _read_dicom(path):
     import pydicom
-    try: ds = pydicom.dcmread(path)
-    except FileNotFoundError: raise DataError(f"{path}: file not found") from None
-    except Exception as e: raise DataError(f"{path}: not a readable DICOM file ({e})") from None
+    ds = _decode(path, 'not a readable DICOM file', pydicom.dcmread, path)
     if 'PixelData' not in ds: raise DataError(f"{path}: DICOM file has no pixel data")
     try: frames = int(ds.get('NumberOfFrames', 1) or 1)
     except (TypeError, ValueError): raise DataError(f"{path}: bad DICOM NumberOfFrames {ds.get('NumberOfFrames')!r}") from None
     if frames > 1: raise DataError(f"{path}: DICOM file has {frames} frames; a 2-D image is expected")
-    try: a = ds.pixel_array   # colour (YBR) comes back as RGB; compressed data goes through pydicom's plugins (pylibjpeg, pyjpegls)
-    except Exception as e: raise DataError(f"{path}: cannot decode DICOM pixel data ({' '.join(str(e).split())})") from None
-    pi = str(ds.get('PhotometricInterpretation', 'MONOCHROME2'))
+    # colour (YBR) comes back as RGB; compressed data goes through pydicom's plugins (pylibjpeg, pyjpegls: native code)
+    a = _decode(path, 'cannot decode DICOM pixel data', lambda: ds.pixel_array)
+    pi = str(_decode(path, 'bad DICOM PhotometricInterpretation', ds.get, 'PhotometricInterpretation', 'MONOCHROME2'))
     if a.ndim == 2:   # grayscale: the modality LUT or rescale, then the file's first VOI LUT or window (as a viewer shows it)
         from pydicom.pixels import apply_modality_lut, apply_voi_lut
-        try: a = apply_voi_lut(apply_modality_lut(a, ds), ds, index=0)
-        except Exception as e: raise DataError(f"{path}: bad DICOM modality / VOI LUT ({' '.join(str(e).split())})") from None
+        a = _decode(path, 'bad DICOM modality / VOI LUT', lambda: apply_voi_lut(apply_modality_lut(a, ds), ds, index=0))
     a = _window(a)
     if pi == 'MONOCHROME1': a = 1. - a
     return a if a.ndim == 3 else a[..., None]
@@ -147,7 +158,8 @@ def read_volume(path, # NIfTI file (.nii or .nii.gz)
         if canonical: img = nib.as_closest_canonical(img)
         v = np.asarray(img.get_fdata(dtype=np.float32))
     except FileNotFoundError: raise DataError(f"{path}: file not found") from None
-    except Exception as e: raise DataError(f"{path}: not a readable NIfTI volume ({e})") from None
+    except (KeyboardInterrupt, SystemExit): raise
+    except BaseException as e: raise DataError(f"{path}: not a readable NIfTI volume ({one_line(e)})") from None
     while v.ndim > 3 and v.shape[-1] == 1: v = v[..., 0]
     if v.ndim != 3: raise DataError(f"{path}: expected a 3-D volume, got shape {v.shape}")
     fin = np.isfinite(v)
@@ -233,7 +245,7 @@ def build_store(paths, # image files (anything `read_image` reads)
                 key:str='', # extra text mixed into the cache key (e.g. a dataset version)
                 progress:bool=True): # show a tqdm progress bar
     "Decode and preprocess `paths` in parallel threads into a uint8 `Store`, cached when `cache_path` is given"
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     if on_error not in ('raise', 'skip'): raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
     paths = [str(p) for p in paths]
     man = _manifest(paths, preprocess_fn, channels, key)

@@ -19,20 +19,19 @@ def _out_folder(out_dir):
     if out.exists() and not out.is_dir(): raise AnomalyProError(f"--out {out}: is an existing file, not a folder: choose a folder for the results")
     out.mkdir(parents=True, exist_ok=True)
     return out
-from .io import IMAGE_EXTS, DICOM_EXTS, is_dicom
-from .detector import AnomalyDetector, overlay, _is_volume
+from .io import one_line
+from .decode import DecoderPool, READERS, input_kind, read_input
+from .detector import AnomalyDetector, overlay
 from . import evaluate as ev
 from .scores import aggregate_patients
 
 # %% auto #0
-__all__ = ['REASONS', 'find_inputs', 'ScoreReport', 'score_files', 'labelled_folders', 'evaluate_folder']
+__all__ = ['REASONS', 'find_inputs', 'ScoreReport', 'CsvLog', 'resume_state', 'score_files', 'labelled_folders',
+           'evaluate_folder']
 
 # %% ../nbs/09a_scoring.ipynb #9a472ed6
 def find_inputs(inputs): # files and folders
     "Yield (path, name for outputs, kind, index of the input) for every file; kind: image, volume, ignored, unsupported, missing"
-    def kind(q):
-        if _is_volume(q): return 'volume'
-        return 'image' if q.suffix.lower() in IMAGE_EXTS | DICOM_EXTS or (not q.suffix and is_dicom(q)) else None
     for i, inp in enumerate(inputs):
         p = Path(inp); root = p.resolve().name or 'root'
         if p.is_dir():
@@ -40,8 +39,8 @@ def find_inputs(inputs): # files and folders
                 dirs[:] = sorted(d for d in dirs if not d.startswith('.'))
                 for f in sorted(f for f in files if not f.startswith('.')):
                     q = Path(dirpath)/f
-                    yield q, Path(root)/q.relative_to(p), kind(q) or 'ignored', i
-        else: yield p, Path(p.name), (kind(p) or 'unsupported') if p.is_file() else 'missing', i
+                    yield q, Path(root)/q.relative_to(p), input_kind(q) or 'ignored', i
+        else: yield p, Path(p.name), (input_kind(p) or 'unsupported') if p.is_file() else 'missing', i
 
 @dataclass
 class ScoreReport:
@@ -51,6 +50,7 @@ class ScoreReport:
     n_volumes: int = 0  # volumes scored
     n_slices: int = 0   # their slices scored
     n_ignored: int = 0  # files in the folders that are not images (by extension), left alone
+    n_resumed: int = 0  # files an earlier run in `out_dir` scored or failed, not scored again (`resume`)
     failed: list = field(default_factory=list)  # (file, reason) of each input that could not be read
     @property
     def n_scored(self): return self.n_images + self.n_volumes
@@ -58,7 +58,8 @@ class ScoreReport:
         "What was scored and where it went, then what failed and why"
         vol = f", {self.n_volumes} volume(s) ({self.n_slices} slices) -> subjects.csv" if self.n_volumes else ''
         lines = [f"scored {self.n_images} image(s){vol}; results in {self.out_dir}/scores.csv"
-                 + (f"; {self.n_ignored} non-image file(s) ignored" if self.n_ignored else '')]
+                 + (f"; {self.n_ignored} non-image file(s) ignored" if self.n_ignored else '')
+                 + (f"; {self.n_resumed} file(s) done by the earlier run, not scored again" if self.n_resumed else '')]
         if self.failed:
             lines.append(f"{len(self.failed)} input(s) could not be read (also in {self.out_dir}/failed.csv):")
             lines += [f"  {f}: {r}" for f, r in self.failed[:50]] + ([f"  ... and {len(self.failed) - 50} more"] if len(self.failed) > 50 else [])
@@ -67,12 +68,50 @@ class ScoreReport:
 REASONS = dict(missing='no such file or folder', unsupported='not a supported file type (PNG, JPEG, BMP, TIFF, DICOM, NIfTI)')
 
 def _why(e, path):
-    "The message of a read error without the leading file name"
-    m, pre = str(e), f"{path}: "
+    "The one-line message of a read error without the leading file name"
+    m, pre = one_line(e), f"{path}: "
     return m[len(pre):] if m.startswith(pre) else m if isinstance(e, DataError) else f"{type(e).__name__}: {m}"
 
 def _write_png(path, arr):
-    path.parent.mkdir(parents=True, exist_ok=True); Image.fromarray(arr).save(path, compress_level=1)
+    "Write a PNG whole or not at all (a resumed run takes an existing heatmap as done)"
+    path.parent.mkdir(parents=True, exist_ok=True); part = path.with_name(path.name + '.part')
+    Image.fromarray(arr).save(part, format='PNG', compress_level=1); os.replace(part, path)
+
+# %% ../nbs/09a_scoring.ipynb #bdcf59c6
+class CsvLog:
+    "A CSV file written row by row, each row flushed at once: an interrupted run keeps every row it wrote"
+    def __init__(self, path, header, append:bool=False): # `append`: go on after the rows already in `path`
+        path = Path(path); new = not (append and path.exists() and path.stat().st_size)
+        self.f = open(path, 'w' if new else 'a', newline=''); self.w = csv.writer(self.f)
+        if new: self.row(header)
+    def row(self, values): self.w.writerow(values); self.f.flush()
+    def close(self): self.f.close()
+
+def _drop_partial_line(path):
+    "Cut a last line that a killed run left half written"
+    b = path.read_bytes()
+    if b and not b.endswith(b'\n'): path.write_bytes(b[:b.rfind(b'\n') + 1])
+
+def resume_state(out, # the folder of the earlier run
+                 heads:dict): # {'scores': header, 'subjects': header, 'failed': header} of this run
+    "The files an earlier run in `out` finished (scored or failed) and the heatmap names it used"
+    got = {}
+    for k, h in heads.items():
+        f = Path(out)/f'{k}.csv'
+        if not f.exists() or not f.stat().st_size: got[k] = pd.DataFrame(columns=h); continue
+        _drop_partial_line(f); got[k] = pd.read_csv(f, dtype=str, keep_default_na=False)
+        if list(got[k].columns) != h:
+            raise AnomalyProError(f"--resume: {f} has the columns {list(got[k].columns)}, this run writes {h}: "
+                                  "resume with the options of the earlier run, or choose a new --out")
+    sc, sub = got['scores'], got['subjects']
+    # scored again: a volume cut short (no subjects row), a file whose heatmap was not on disk yet when the run ended
+    redo = set(sc.loc[[bool(h) and not (Path(out)/h).exists() for h in sc['heatmap']], 'file'])
+    if redo & set(sub['file']): sub = sub[~sub['file'].isin(redo)]; sub.to_csv(Path(out)/'subjects.csv', index=False)
+    if (drop := sc['file'].isin(redo) | ((sc['slice'] != '') & ~sc['file'].isin(sub['file']))).any():
+        sc = sc[~drop]; sc.to_csv(Path(out)/'scores.csv', index=False)
+    slices = sc['slice'] != ''
+    used = {h for h in sc.loc[~slices, 'heatmap'] if h} | {str(Path(h).parent) + '.png' for h in sc.loc[slices, 'heatmap'] if h}
+    return set(sc.loc[~slices, 'file']) | set(sub['file']) | set(got['failed']['file']), used
 
 # %% ../nbs/09a_scoring.ipynb #a28c0ff7
 def score_files(det:AnomalyDetector, inputs, # files and folders
@@ -82,81 +121,96 @@ def score_files(det:AnomalyDetector, inputs, # files and folders
                 labels=None, # a label per input (e.g. 0 for normal/, 1 for abnormal/), written as a column
                 chunk:int=256, # files decoded and scored at a time
                 batch_size:int=64, # images per generator call
-                workers:int=None, # decoding threads (default: the CPU count)
+                workers:int=None, # decoding processes (default: the CPU count); 0: threads of this process, where a crashing decoder ends the run
                 heatmap_size:int=128, # side of each half of a heatmap picture, pixels (a whole magnification, at least 1)
+                resume:bool=False, # go on with an interrupted run in `out_dir`: files it scored or failed are not scored again
                 progress:bool=True): # progress bar
     "Score files and folders as a stream into `out_dir`; returns a `ScoreReport` (unreadable inputs are listed, not fatal)"
-    from tqdm.auto import tqdm
+    from tqdm import tqdm
     out = _out_folder(out_dir)
     rep, t = ScoreReport(out), det.threshold
     t_subj = (det.threshold_info.get('patient') or {}).get('value', t)
     vmax = det.threshold_info.get('heatmap_vmax') or 10 * (t or 0.01)
     lab = [] if labels is None else ['label']
+    heads = dict(scores=['file', 'slice', 'score', 'score_paper', 'flag', 'heatmap', *lab], failed=['file', 'reason'],
+                 subjects=['file', 'n_slices', 'score', 'max_slice_score', 'max_slice', 'flag', *lab])
+    done, used = resume_state(out, heads) if resume else (set(), set())
+    logs = {k: CsvLog(out/f'{k}.csv', heads[k], append=resume) for k in ('scores', 'failed')}
+    def log(name, row):
+        if name not in logs: logs[name] = CsvLog(out/f'{name}.csv', heads[name], append=resume)   # subjects: volumes only
+        logs[name].row(row)
     flag = lambda s, th: '' if th is None else int(float(s) >= th)
-    used, files = set(), {}
-    def writer(name, header):
-        if name not in files:
-            f = open(out/name, 'w', newline=''); files[name] = (f, csv.writer(f)); files[name][1].writerow(header)
-        return files[name][1]
+    labs = lambda i: [labels[i]] if lab else []
     def hm_name(name):
         base = Path('heatmaps')/name.parent/(name.name[:-7] if name.name.lower().endswith('.nii.gz') else name.stem)
         h, k = base.with_name(base.name + '.png'), 1
         while str(h) in used: h = base.with_name(f'{base.name}-{k}.png'); k += 1
         used.add(str(h)); return h
-    def fail(path, why): rep.failed.append((str(path), why)); writer('failed.csv', ['file', 'reason']).writerow([str(path), why])
-    def load(path):
-        try: return det.read(path), None
-        except Exception as e: return None, _why(e, path)
-    def process(futs):
-        todo, vols, writes = [], [], []
-        nonlocal last_writes
-        for (path, name, kind, i), f in futs:
-            if kind == 'image':
-                x, why = f.result()
-                if why: fail(path, why)
-                else: todo.append((path, name, i, x))
-            elif kind == 'volume': vols.append((path, name, i))
-            elif kind == 'ignored': rep.n_ignored += 1
-            else: fail(path, REASONS[kind])
-        w = writer('scores.csv', ['file', 'slice', 'score', 'score_paper', 'flag', 'heatmap', *lab])
-        if todo:
-            s, maps, sp = det.score_maps(np.stack([r[3] for r in todo]), batch_size, with_paper=True)
-            for (path, name, i, x), si, mi, pi in zip(todo, s, maps, sp):
+    def fail(path, why): rep.failed.append((str(path), why)); log('failed', [str(path), why])
+    def take(path, fut):
+        "The decoded file, or None once its failure is recorded"
+        try: return fut.result()
+        except (KeyboardInterrupt, SystemExit): raise
+        except BaseException as e: fail(path, _why(e, path)); return None   # a native panic too (in-process decoding)
+    def heatmap(h, x, m): writes.append(threads.submit(lambda: _write_png(out/h, overlay(x, m, vmax, heatmap_size))))
+    def score_images(todo):
+        for k in range(0, len(todo), batch_size):   # rows written (and flushed) batch by batch, as they are scored
+            part = todo[k:k + batch_size]
+            s, maps, sp = det.score_maps(np.stack([r[3] for r in part]), batch_size, with_paper=True)
+            for (path, name, i, x), si, mi, pi in zip(part, s, maps, sp):
                 h = hm_name(name) if heatmaps else ''
-                if heatmaps: writes.append(pool.submit(lambda h, x, mi: _write_png(out/h, overlay(x, mi, vmax, heatmap_size)), h, x, mi))
-                w.writerow([str(path), '', f'{si:.9g}', f'{pi:.9g}', flag(si, t), h, *([labels[i]] if lab else [])])
-            rep.n_images += len(todo)
-        for path, name, i in vols:
-            try: x, ks = det.read_volume(path)
-            except Exception as e: fail(path, _why(e, path)); continue
-            s, maps, sp = det.score_maps(x, batch_size, with_paper=True)
-            top = set(np.argsort(-s, kind='stable')[:len(s) if top_slices < 0 else top_slices].tolist()) if heatmaps else set()
-            folder = hm_name(name).with_suffix('')
-            for j, (k, sj, pj) in enumerate(zip(ks, s, sp)):
-                h = folder/f'slice-{k:03d}.png' if j in top else ''
-                if h: writes.append(pool.submit(lambda h, x, m: _write_png(out/h, overlay(x, m, vmax, heatmap_size)), h, x[j], maps[j]))
-                w.writerow([str(path), int(k), f'{sj:.9g}', f'{pj:.9g}', flag(sj, t), h, *([labels[i]] if lab else [])])
-            writer('subjects.csv', ['file', 'n_slices', 'score', 'max_slice_score', 'max_slice', 'flag', *lab]).writerow(
-                [str(path), len(s), f'{(sv := det.aggregate_slices(s)):.9g}', f'{s.max():.9g}', int(ks[s.argmax()]), flag(sv, t_subj), *([labels[i]] if lab else [])])
-            rep.n_volumes += 1; rep.n_slices += len(s)
-        for f in last_writes: f.result()  # the previous chunk's heatmaps: written while this chunk was scored
-        last_writes = writes
-        for f, _ in files.values(): f.flush()
+                if h: heatmap(h, x, mi)
+                log('scores', [str(path), '', f'{si:.9g}', f'{pi:.9g}', flag(si, t), h, *labs(i)])
+            rep.n_images += len(part)
+    def score_volume(path, name, i, x, ks):
+        s, maps, sp = det.score_maps(x, batch_size, with_paper=True)
+        top = set(np.argsort(-s, kind='stable')[:len(s) if top_slices < 0 else top_slices].tolist()) if heatmaps else set()
+        folder = hm_name(name).with_suffix('')
+        for j, (k, sj, pj) in enumerate(zip(ks, s, sp)):
+            h = folder/f'slice-{k:03d}.png' if j in top else ''
+            if h: heatmap(h, x[j], maps[j])
+            log('scores', [str(path), int(k), f'{sj:.9g}', f'{pj:.9g}', flag(sj, t), h, *labs(i)])
+        sv = det.aggregate_slices(s)
+        log('subjects', [str(path), len(s), f'{sv:.9g}', f'{s.max():.9g}', int(ks[s.argmax()]), flag(sv, t_subj), *labs(i)])
+        rep.n_volumes += 1; rep.n_slices += len(s)
+    def process(futs):
+        nonlocal writes
+        todo, vols, last = [], [], writes
+        writes = []
+        for (path, name, kind, i), f in futs:
+            if kind == 'ignored': rep.n_ignored += 1
+            elif kind in REASONS: fail(path, REASONS[kind])
+            elif (v := take(path, f)) is None: continue
+            elif kind == 'image': todo.append((path, name, i, v))
+            else: vols.append((path, name, i, *v))
+        score_images(todo)
+        for v in vols: score_volume(*v)
+        for w in last: w.result()   # the previous chunk's heatmaps: written while this chunk was scored
         bar.update(len(futs))
-    writer('scores.csv', ['file', 'slice', 'score', 'score_paper', 'flag', 'heatmap', *lab]); writer('failed.csv', ['file', 'reason'])
-    last_writes = []
-    pool, bar, pending = ThreadPoolExecutor(workers or os.cpu_count() or 1), tqdm(desc='scoring', unit='file', disable=not progress, mininterval=2), None
+    def fresh(items):
+        for it in items:
+            if str(it[0]) in done: rep.n_resumed += 1
+            else: yield it
+    isolate = workers != 0 and os.name == 'posix'   # worker processes need fd passing (POSIX)
+    threads = ThreadPoolExecutor(os.cpu_count() or 1)   # heatmap PNGs; decoding too when not isolated
+    dec, writes, pending = DecoderPool(workers) if isolate else None, [], None
+    def submit(path, kind):
+        if kind not in ('image', 'volume'): return None
+        return (dec or threads).submit(read_input, path, det.preprocessing, READERS.get(Path(path).suffix.lower()))
+    bar, ok = tqdm(desc='scoring', unit='file', disable=not progress, mininterval=2), False
     try:
-        items = find_inputs(inputs)
+        items = fresh(find_inputs(inputs))
         while c := list(itertools.islice(items, chunk)):
-            futs = [(it, pool.submit(load, it[0]) if it[2] == 'image' else None) for it in c]
+            futs = [(it, submit(it[0], it[2])) for it in c]
             if pending: process(pending)
             pending = futs
         if pending: process(pending)
-        for f in last_writes: f.result()
+        for w in writes: w.result()
+        ok = True
     finally:
-        pool.shutdown(); bar.close()
-        for f, _ in files.values(): f.close()
+        if dec: dec.close(cancel=not ok)
+        threads.shutdown(cancel_futures=not ok); bar.close()
+        for f in logs.values(): f.close()
     return rep
 
 # %% ../nbs/09a_scoring.ipynb #6c509426

@@ -5,8 +5,9 @@ Usage: python bench/bench_score.py [--n 10000] [--size 64] [--preset cpu] [--no-
 Writes N random-texture PNGs (size x size, grayscale) into WORK/images (reused when already there; never inside the
 repository), saves a model bundle of the preset's generator (untrained: the cost of scoring does not depend on the
 weights), runs the command line as a user would and samples the process's memory every 0.2 s. Prints one JSON
-record: wall time, images/s overall and in steady state (after start-up), and resident memory (peak, and at 10%,
-50%, 100% of the images: flat memory means these stay close).
+record: wall time, images/s overall and in steady state (after start-up), and resident memory (peak of the scoring
+process, peak with its decoding processes summed in, and the scoring process's at 10%, 50%, 100% of the images:
+flat memory means these stay close).
 """
 import argparse, json, os, shutil, subprocess, sys, time
 from pathlib import Path
@@ -42,6 +43,12 @@ def status(pid, key):
             if line.startswith(key + ':'): return int(line.split()[1]) / 1024
     except OSError: return None
 
+def tree_rss(pid):
+    "Resident memory of `pid` and its child processes (the decoding workers), MB"
+    try: kids = [int(k) for t in os.listdir(f'/proc/{pid}/task') for k in open(f'/proc/{pid}/task/{t}/children').read().split()]
+    except OSError: kids = []
+    return sum(status(q, 'VmRSS') or 0 for q in [pid, *kids])
+
 def rows(csv_path):
     try:
         with open(csv_path, 'rb') as f: return max(0, f.read().count(b'\n') - 1)
@@ -61,10 +68,11 @@ def main():
     cmd = [str(exe) if exe.exists() else sys.executable, *([] if exe.exists() else ['-m', 'anomalypro.cli']),
            'score', str(bundle), str(images), '--out', str(out), '--quiet', *(['--no-heatmaps'] if a.no_heatmaps else [])]
     t0 = time.time(); p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    samples, peak = [], 0.
+    samples, peak, peak_tree = [], 0., 0.
     while p.poll() is None:
         rss, hwm = status(p.pid, 'VmRSS'), status(p.pid, 'VmHWM')
         if rss is not None: samples.append((time.time() - t0, rows(out/'scores.csv'), rss)); peak = max(peak, hwm or 0, rss)
+        peak_tree = max(peak_tree, tree_rss(p.pid))
         time.sleep(0.2)
     wall = time.time() - t0
     stdout, stderr = p.communicate()
@@ -77,7 +85,7 @@ def main():
     rec = dict(images=a.n, scored=n_done, image_size=a.size, preset=a.preset, heatmaps=not a.no_heatmaps,
                heatmap_files=sum(1 for _ in (out/'heatmaps').rglob('*.png')) if not a.no_heatmaps else 0,
                wall_s=round(wall, 1), startup_s=round(first[0], 1), images_per_s=round(n_done / wall, 1),
-               steady_images_per_s=round(steady, 1), peak_rss_mb=round(peak), rss_mb_at_10_50_100pct=[at(.1), at(.5), at(1.)],
+               steady_images_per_s=round(steady, 1), peak_rss_mb=round(peak), peak_rss_with_decoders_mb=round(max(peak_tree, peak)), rss_mb_at_10_50_100pct=[at(.1), at(.5), at(1.)],
                cpus=os.cpu_count(), load_avg_1min=round(os.getloadavg()[0], 2), make_images_s=round(t_make, 1))
     print(json.dumps(rec))
     print(f"\n{n_done} images scored in {wall:.0f} s: {rec['images_per_s']} images/s overall, {rec['steady_images_per_s']} after "

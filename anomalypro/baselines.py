@@ -152,7 +152,7 @@ def train_autoencoder(images, # healthy N x S x S x C, uint8 or float in [-1, 1]
                       width:int=16, # see `autoencoder`
                       depth:int=3, # see `autoencoder`
                       latent:int=64, # see `autoencoder`
-                      progress:bool=False): # show a tqdm progress bar
+                      progress:bool=False): # a tqdm bar: over the `seconds` budget (in seconds) if given, else `steps`
     "Train `autoencoder` on healthy `images` with an L2 loss; returns the model and an info dict"
     t0 = time.perf_counter()
     if seconds is None and steps is None: raise ConfigError("give seconds (a wall-clock budget) or steps (or both)")
@@ -175,16 +175,22 @@ def train_autoencoder(images, # healthy N x S x S x C, uint8 or float in [-1, 1]
         opt.apply_gradients(zip(tape.gradient(loss, model.trainable_variables), model.trainable_variables))
         return loss
 
-    from tqdm.auto import tqdm
-    bar = tqdm(total=steps, desc='autoencoder', unit='step', disable=not progress, mininterval=1)
-    stream, losses = _index_stream(len(a), int(batch_size), np.random.default_rng(int(seed))), []
+    from tqdm import tqdm
+    timed = seconds is not None   # the bar counts the budget's seconds (the clock runs from the call), else the steps
+    fmt = '{l_bar}{bar}| {n:.0f}/{total:.0f} s [{elapsed}<{remaining}{postfix}]'
+    stream, losses, bar = _index_stream(len(a), int(batch_size), np.random.default_rng(int(seed))), [], None
+    note = lambda: bar.set_postfix({'step': len(losses), 'loss': f'{losses[-1]:.4g}'}, refresh=False)
     while True:
         losses.append(float(step(to_float(np.asarray(a[next(stream)])))))
-        bar.update(1)
-        if len(losses) % 50 == 1: bar.set_postfix(loss=f'{losses[-1]:.4g}', refresh=False)
+        took = time.perf_counter() - t0
+        if bar is None:   # opened after the first step: TensorFlow's one-time lines come before it, not inside it
+            bar = tqdm(total=float(seconds) if timed else steps, desc='autoencoder', unit='s' if timed else 'step',
+                       bar_format=fmt if timed else None, disable=not progress, mininterval=1)
+        bar.update(min(took, seconds) - bar.n if timed else 1)
+        if len(losses) % 50 == 1: note()
         if steps is not None and len(losses) >= steps: break
-        if seconds is not None and time.perf_counter() - t0 >= seconds: break
-    bar.close()
+        if timed and took >= seconds: break
+    note(); bar.close()   # the final drawing shows every step
     n = len(losses); k = max(1, math.ceil(n / 10)); every = max(1, math.ceil(n / 2000))
     info = dict(steps=n, seconds=time.perf_counter() - t0, loss_first=float(np.mean(losses[:k])),
                 loss_last=float(np.mean(losses[-k:])), losses=losses[::every], loss_every=every, images=len(a),

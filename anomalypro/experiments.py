@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_experiments.ipynb #4bdca58a
 from __future__ import annotations
-import os, json, shutil, math, time, warnings
+import os, json, shutil, math, time, warnings, functools
 from dataclasses import dataclass
 from pathlib import Path
 import numpy as np
@@ -111,23 +111,23 @@ def _from_files(name, frame, image_size, channels, cache_dir, crop_top, on_error
 # %% ../nbs/07_experiments.ipynb #4c9c6268
 def _prep_demo(data_dir, image_size, channels, seed, cache_dir, protocol, demo=None, **_):
     d = demo_dataset(image_size=image_size, channels=channels, seed=seed, cache_dir=None if cache_dir is False else cache_dir,
-                     use_cache=cache_dir is not False, **{**dict(protocol or {}), **(demo or {})})
+                     use_cache=cache_dir is not False, verbose=False, **{**dict(protocol or {}), **(demo or {})})
     frame = d.frame.reset_index(drop=True)
     return frame, d.images, d.masks, True
 
 def _prep_kermany(data_dir, image_size, channels, seed, cache_dir, protocol, on_error='raise', progress=True, **_):
     df = load_kermany(data_dir)
-    df = make_protocol(df, seed, **(protocol or {}))
+    df = make_protocol(df, seed, verbose=False, **(protocol or {}))
     frame, images = _from_files('kermany', df, image_size, channels, cache_dir, 0.08, on_error, progress)
     return frame, images, None, False
 
 def _prep_covidx(data_dir, image_size, channels, seed, cache_dir, protocol, on_error='raise', progress=True, **_):
-    df = covidx_protocol(load_covidx(data_dir, on_error=on_error), seed)
+    df = covidx_protocol(load_covidx(data_dir, on_error=on_error), seed, verbose=False)
     frame, images = _from_files('covidx', df, image_size, channels, cache_dir, 0.08, on_error, progress)
     return frame, images, None, False
 
 def _prep_chestxray14(data_dir, image_size, channels, seed, cache_dir, protocol, on_error='raise', progress=True, **_):
-    df = make_protocol(load_nih(data_dir, on_error=on_error), seed, **(protocol or {}))
+    df = make_protocol(load_nih(data_dir, on_error=on_error), seed, verbose=False, **(protocol or {}))
     frame, images = _from_files('chestxray14', df, image_size, channels, cache_dir, 0.08, on_error, progress)
     return frame, images, None, False
 
@@ -151,7 +151,7 @@ def _prep_migraine(data_dir, image_size, channels, seed, cache_dir, protocol, sl
     csvs = sorted(Path(data_dir).glob('*.csv'))
     if not csvs: raise DataError(f"{data_dir}: no labels CSV (subject,label) found")
     imgs, frame = _volume_slices(data_dir, csvs[0], image_size, slices, on_error)
-    frame = make_protocol(frame, seed, **(protocol or {})).reset_index(drop=True)
+    frame = make_protocol(frame, seed, verbose=False, **(protocol or {})).reset_index(drop=True)
     return frame, to_uint8(np.repeat(imgs, channels, -1) if channels > 1 else imgs), None, True
 
 def _prep_ixi_lesions(data_dir, image_size, channels, seed, cache_dir, protocol, slices=None, lesions=None,
@@ -162,7 +162,7 @@ def _prep_ixi_lesions(data_dir, image_size, channels, seed, cache_dir, protocol,
     sick = set(rng.choice(subjects, int(round(anomalous * len(subjects))), replace=False))
     frame['label'] = frame['subject'].isin(sick).astype(int)
     frame['label_name'] = np.where(frame['label'] == 1, 'lesion', 'healthy')
-    frame = make_protocol(frame, seed, **(protocol or {})).reset_index(drop=True)
+    frame = make_protocol(frame, seed, verbose=False, **(protocol or {})).reset_index(drop=True)
     masks = np.zeros(imgs.shape[:3], bool)
     for i in np.flatnonzero(frame['label'].values == 1):
         imgs[i, ..., 0], masks[i] = add_lesions(imgs[i, ..., 0], np.random.default_rng([seed, i]), value_range=(-1., 1.), **(lesions or {}))
@@ -179,6 +179,7 @@ def prepare_data(experiment:str, # one of `EXPERIMENTS`
                  cache_dir=None, # decoded-image cache (None: $ANOMALYPRO_CACHE or ~/.cache/anomalypro; False: none)
                  protocol:dict=None, # sizes for `make_protocol` (n_b, n_a, n_val, n_test)
                  max_per_set:int=None, # keep at most this many images per set (quick runs)
+                 verbose:bool=True, # print the protocol's counts per set and label (once, after `max_per_set`)
                  **opts): # experiment-specific: `demo`, `slices`, `lesions`, `anomalous`, `on_error`, `progress`
     "Load an experiment's data and protocol as `ExperimentData`"
     d = data_dir if data_dir is not None else experiment_data_dir(experiment)
@@ -190,6 +191,7 @@ def prepare_data(experiment:str, # one of `EXPERIMENTS`
         keep = _subsample(frame, max_per_set, seed).index.values
         frame, images = frame.loc[keep].reset_index(drop=True), images[keep]
         masks = None if masks is None else masks[keep]
+    if verbose: print(protocol_counts(frame).to_string())
     return ExperimentData(experiment, frame, np.asarray(images), masks, patient).check()
 
 # %% ../nbs/07_experiments.ipynb #5967a121
@@ -276,6 +278,13 @@ def monitor_sets(data:ExperimentData, # the experiment's data
     return fb[~is_held].reset_index(drop=True), xb_train, xa, kw
 
 # %% ../nbs/07_experiments.ipynb #a7e1c3d2
+def _phase(log, # where the line goes: `print`, another callable, or None (silent)
+           what:str): # what comes next, and roughly how long
+    "Say which phase of a run comes next: one `[anomalypro] ...` line (flushed, so that a log shows it before the work)"
+    if log is None: return
+    msg = f"[anomalypro] {what}"
+    log(msg, flush=True) if log is print else log(msg)
+
 def _evaluate_candidates(fv, ft, cand_v:dict, cand_t:dict, patient:bool, seed:int, n_boot:int):
     "Choose a score among `cand_v` on validation, then the patient aggregation on validation; evaluate both levels on test"
     yv, yt = fv['label'].to_numpy(), ft['label'].to_numpy()
@@ -309,9 +318,12 @@ def run_baselines(data:ExperimentData, # the experiment's data
                   run_dir=None, # where to keep the fitted baselines (`baselines/`), if given
                   progress:bool=False, # progress bar of the autoencoder
                   b_frame=None, # B's training rows: with a `slice` column, also per-slice-position statistics
-                  calibrate=None): # B's training images that fit the autoencoder's `MapCalibration` (the `z_` variants), as the GAN's
+                  calibrate=None, # B's training images that fit the autoencoder's `MapCalibration` (the `z_` variants), as the GAN's
+                  log=print): # where the phase line goes (only with `progress`)
     "Every baseline on the experiment's split, choices made on validation: {name: result}"
     from anomalypro.baselines import mean_intensity, PixelStats, train_autoencoder, autoencoder_maps
+    _phase(log if progress else None, "baselines: mean intensity and pixel statistics, then the autoencoder "
+           f"for {ae_seconds:,.0f} s (each with {n_boot:,} bootstrap replicates)")
     fv, xv, _ = data.set('val'); ft, xt, mt = data.set('test')
     ev_ = lambda cv, ct: _evaluate_candidates(fv, ft, cv, ct, data.patient_level, seed, n_boot)
     mv, mtst = mean_intensity(xv), mean_intensity(xt)
@@ -365,8 +377,10 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
                    publish_dir=None, # also copy figures and metrics to this folder (e.g. `figures/<experiment>`)
                    baselines:bool=True, # also run the baselines on the same split
                    ae_seconds:float=None, # the autoencoder baseline's budget (None: the GAN's training wall time)
-                   holdout:float=0.1): # fraction of B's subjects held aside for AUCp (not trained on)
+                   holdout:float=0.1, # fraction of B's subjects held aside for AUCp (not trained on)
+                   log=print): # where the lines saying which phase comes next go (only with `progress`)
     "Train, score, evaluate and draw one experiment into `run_dir`; returns the metrics dict"
+    say = functools.partial(_phase, log if progress else None)
     select = 'val_auc' if select == 'best_val' else select
     if select not in SELECTORS: raise ConfigError(f"select must be one of {', '.join(SELECTORS)}, got {select!r}")
     run_dir = Path(run_dir); run_dir.mkdir(parents=True, exist_ok=True)
@@ -376,9 +390,15 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     fv, xv, mv = data.set('val'); ft, xt, mt = data.set('test')
     fb, xb, xa, mon = monitor_sets(data, holdout, seed=cfg.seed)
     gan = HealthyGAN.create(cfg)
-    before, t0 = run_train_seconds(run_dir) or 0., time.perf_counter()   # a resumed (or finished) run's earlier sessions count
+    before, t0 = run_train_seconds(run_dir) or 0., time.perf_counter()   # a resumed (or finished) run's earlier processes count
     fit_run(gan, xa, xb, run_dir, progress=progress, callbacks=[CheckpointMonitor(run_dir, **mon)])
     train_s = before + time.perf_counter() - t0
+    n_cal = 0 if mon['calibrate'] is None else len(mon['calibrate'])
+    n_vt = f"{len(xv) + len(xt):,} validation and test images"
+    ae_s = ae_seconds or max(train_s, 5.)
+    say(f"trained in {train_s:,.0f} s; still to come: scoring, the bootstrap, "
+        + (f"the baselines (the autoencoder trains {ae_s:,.0f} s), " if baselines else '') + "figures")
+    say(f"scoring the last generator on {n_vt}" + (f" (map calibration on {n_cal:,} of B's images)" if n_cal else ''))
     cal = fit_calibration(gan, mon['calibrate'])
     last = _variant_scores(gan, xv, cal), _variant_scores(gan, xt, cal)   # the last generator's, reused when it is the one evaluated
     last_v, last_t = last[0][0]['paper'], last[1][0]['paper']
@@ -390,10 +410,14 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     if select != 'last':
         best = run_dir/_BEST_FILES[select]
         if not best.exists(): raise AnomalyProError(f"{best} is missing: the run kept no generator for selector {select!r}")
+        say(f"scoring the chosen checkpoint ({select}, iteration {picks[select]['step']}) on {n_vt}")
         _load_generator_weights(gan, best); cal = fit_calibration(gan, mon['calibrate'])
     (cv, maps_v, _, _), (ct, maps_t, mask_t, out_t) = last if select == 'last' else (_variant_scores(gan, xv, cal), _variant_scores(gan, xt, cal))
     if cal is not None: cal.save(run_dir/'calibration.npz')   # the chosen generator's: `detector_from_run` puts it in the bundle
     yv, yt = fv['label'].to_numpy(), ft['label'].to_numpy()
+    if n_boot:
+        say(f"bootstrap: {n_boot:,} replicates of each test metric's 95% interval"
+            + (', also per finding' if data.name == 'chestxray14' else ''))
     if select.startswith('aucp'):   # label-free: the variant with the best AUCp at the chosen checkpoint
         res = _evaluate_candidates(fv, ft, {picks[select]['variant']: cv[picks[select]['variant']]}, ct, data.patient_level, cfg.seed, n_boot)
         res['val_auc'] = {k: ev.auc(yv, v) for k, v in cv.items()}
@@ -426,10 +450,11 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     if (px := _pixel(mt, maps_t, cfg.seed)) is not None: m['pixel'] = px
     m['mask_mean_healthy_test'] = float(mask_t[yt == 0].mean()) if (yt == 0).any() else None
     if baselines:
-        m['baselines'] = run_baselines(data, xb, cfg.seed, n_boot, ae_seconds=ae_seconds or max(train_s, 5.), run_dir=run_dir, b_frame=fb,
-                                       calibrate=mon['calibrate'])
+        m['baselines'] = run_baselines(data, xb, cfg.seed, n_boot, ae_seconds=ae_s, run_dir=run_dir, b_frame=fb,
+                                       calibrate=mon['calibrate'], progress=progress, log=log)
     (run_dir/'metrics.json').write_text(json.dumps(m, indent=1, default=float))
     # figures, drawn from what was just written
+    say(f"drawing figures into {figs} (PNG and PDF)")
     st = ct[variant]
     drawn = dict(roc=plots.plot_roc(yt, st, n_boot=n_boot, seed=cfg.seed, label=f'{data.name} (image, {variant})'))
     if data.patient_level:

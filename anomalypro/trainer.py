@@ -344,7 +344,7 @@ def _fsync_dir(folder):
     finally: os.close(fd)
 
 def save_checkpoint(gan, folder,
-                    train_seconds:float=None): # training wall time up to this state, over every session of the run (kept in the sidecar)
+                    train_seconds:float=None): # training wall time up to this state, over every process that trained the run (kept in the sidecar)
     "Write the full training state atomically to `folder/ckpt-<iteration>.npz` (+ `.json` with its checksum)"
     folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
     step = int(gan.iteration.numpy())
@@ -429,7 +429,7 @@ def restore_latest(gan, folder):
     return _restore(gan, folder)[0]
 
 def run_train_seconds(run_dir) -> float|None:
-    "Training wall time of the run in `run_dir` so far, over all its sessions (the newest checkpoint's record; None: none)"
+    "Training wall time of the run in `run_dir` so far, over every process that trained it (the newest checkpoint's record; None: none)"
     done = list_checkpoints(Path(run_dir)/'checkpoints')
     return checkpoint_train_seconds(done[-1]) if done else None
 
@@ -469,7 +469,7 @@ class CSVLog(keras.callbacks.CSVLogger):
 class Checkpointer(keras.callbacks.Callback):
     "Save the training state every `checkpoint_every` iterations and at the end, with the run's training time so far"
     def __init__(self, folder,
-                 prior_seconds:float=0.): # training time of the run's earlier sessions (a resumed run)
+                 prior_seconds:float=0.): # training time of the run's earlier processes (a resumed run)
         super().__init__(); self.folder, self.prior = Path(folder), prior_seconds
     def on_train_begin(self, logs=None): self.t0 = time.perf_counter()
     def on_epoch_end(self, epoch, logs=None):
@@ -506,17 +506,22 @@ class IterationBoard(keras.callbacks.Callback):
         if getattr(self, 'writer', None) is not None: self.writer.close(); self.writer = None
 
 class ProgressBar(keras.callbacks.Callback):
-    "One progress bar over all iterations, showing the last interval's losses"
+    "One progress bar over all iterations with the last interval's losses, opened after the first step (see below)"
     def __init__(self, start, total, disable=None):
-        super().__init__(); self.start, self.total, self.disable = start, total, disable
+        super().__init__(); self.start, self.total, self.disable, self.bar = start, total, disable, None
     def on_train_begin(self, logs=None):
-        from tqdm.auto import tqdm
-        self.bar = tqdm(total=self.total, initial=self.start, desc='HealthyGAN', unit='it', disable=self.disable,
-                        dynamic_ncols=True, mininterval=2.0)
-    def on_train_batch_end(self, batch, logs=None): self.bar.update(self.model.cfg.n_critic)
+        if not self.disable: print('HealthyGAN: building the training step (the first iteration traces it)', file=sys.stderr, flush=True)
+    def on_train_batch_end(self, batch, logs=None):
+        if self.bar is None:
+            from tqdm import tqdm
+            self.bar = tqdm(total=self.total, initial=self.start, desc='HealthyGAN', unit='it', disable=self.disable,
+                            dynamic_ncols=True, mininterval=2.0)
+        self.bar.update(self.model.cfg.n_critic)
     def on_epoch_end(self, epoch, logs=None):
-        self.bar.set_postfix({k: f'{logs[k]:.3g}' for k in ('d_loss', 'g_loss', 'g_rec', 'mask_mean') if k in logs}, refresh=False)
-    def on_train_end(self, logs=None): self.bar.close()
+        if self.bar is not None:
+            self.bar.set_postfix({k: f'{logs[k]:.3g}' for k in ('d_loss', 'g_loss', 'g_rec', 'mask_mean') if k in logs}, refresh=False)
+    def on_train_end(self, logs=None):
+        if self.bar is not None: self.bar.close()
 
 # %% ../nbs/04_trainer.ipynb #29761841
 def _mb(n): return f'{n / 2**20:,.1f} MB'

@@ -81,6 +81,16 @@ def test_run_folder(reproduced, exp):
     assert {'roc.png', 'score_distributions.png', 'qualitative.png', 'training_curves.png'} <= figs
     assert figs <= {p.name for p in (out/'figures'/exp).glob('*.png')}          # published
 
+@pytest.mark.parametrize('exp', EXPERIMENTS)
+def test_notebook_log_is_quiet(reproduced, exp):
+    "The protocol's counts table is printed once (by prepare_data), and no TqdmWarning about IProgress"
+    _, out = reproduced
+    nb = json.loads((out/'runs'/exp/'quick'/'notebook.ipynb').read_text())
+    streams = [o for c in nb['cells'] for o in c.get('outputs', []) if o.get('output_type') == 'stream']
+    text = ''.join(''.join(o['text']) for o in streams)
+    assert sum(line.strip() == 'set' for line in text.splitlines()) == 1, text[:3000]   # the table's index header
+    assert 'IProgress' not in text and 'TqdmWarning' not in text
+
 def test_results_table(reproduced):
     _, out = reproduced
     t = pd.read_csv(out/'runs'/'results-quick.csv')

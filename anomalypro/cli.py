@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 
 # %% auto #0
-__all__ = ['DEFAULT_EXPERIMENTS', 'find_notebooks', 'list_experiments', 'load_params', 'reproduce', 'cmd_train', 'cmd_score',
-           'cmd_evaluate', 'cmd_export', 'main']
+__all__ = ['DEFAULT_EXPERIMENTS', 'find_notebooks', 'list_experiments', 'load_params', 'reproduce', 'merge_published',
+           'publish_results', 'cmd_train', 'cmd_score', 'cmd_evaluate', 'cmd_export', 'main']
 
 # %% ../nbs/08_cli.ipynb #7b47bf72
 def find_notebooks(path=None):
@@ -91,16 +91,16 @@ def reproduce(experiments=DEFAULT_EXPERIMENTS, # experiment names
     done = {e: runs/e/params for e in EXPERIMENTS if e not in failed and (runs/e/params/'metrics.json').exists()}
     table = results_table(done) if done else None
     if table is not None:
-        for where in [runs] + ([Path(publish)] if publish else []):
-            where.mkdir(parents=True, exist_ok=True)
-            sel = selectors_table(done)
-            table.to_csv(where/f'results-{params}.csv', index=False)
-            sel.to_csv(where/f'selectors-{params}.csv', index=False)
-            (where/f'results-{params}.md').write_text(_markdown(table, params, skipped, failed, sel))
+        runs.mkdir(parents=True, exist_ok=True); sel = selectors_table(done)
+        table.to_csv(runs/f'results-{params}.csv', index=False)
+        sel.to_csv(runs/f'selectors-{params}.csv', index=False)
+        (runs/f'results-{params}.md').write_text(_markdown(table, params, skipped, failed, sel))
+        ran = [e for e in ok if e in done]   # published: only this call's runs, whose figures were copied
+        if publish and ran: publish_results(publish, params, table, sel, ran, skipped, failed)
     return dict(ok=ok, skipped=skipped, failed=failed, table=table)
 
 def _md_table(df):
-    show = df.fillna('')
+    show = df.astype(object).where(df.notna(), '')
     head = '| ' + ' | '.join(show.columns) + ' |\n|' + '---|' * len(show.columns) + '\n'
     return head + ''.join('| ' + ' | '.join(f'{v:.3f}' if isinstance(v, float) else str(v) for v in r) + ' |\n' for r in show.itertuples(index=False))
 
@@ -115,7 +115,43 @@ def _markdown(table, params, skipped, failed, selectors=None):
             f"where sensitivity = specificity chosen on the test set itself (as the paper; optimistic). *validation "
             f"protocol*: the same rule on the validation split, applied to test. HealthyGAN's checkpoint, score variant and "
             f"patient aggregation, and every baseline's score, are chosen on the validation split; every baseline is computed "
-            f"on the same split.\n\n{_md_table(table.drop(columns=['run']))}\n{notes}{sel}")
+            f"on the same split.\n\n{_md_table(table.drop(columns=['run'], errors='ignore'))}\n{notes}{sel}")
+
+# %% ../nbs/08_cli.ipynb #5e11cf94
+def merge_published(new, # this call's `results_table` or `selectors_table` of the runs (an `experiment` column)
+                    published, # the published CSV the rows go into (need not exist)
+                    ran, # experiments whose published rows are replaced by `new`'s
+                    ):
+    "`published`'s rows of the experiments not in `ran` and `new`'s of those in `ran`, in `EXPERIMENTS` order, as text"
+    import io, pandas as pd
+    from anomalypro.experiments import EXPERIMENTS
+    text = lambda f: pd.read_csv(f, dtype=str, keep_default_na=False)   # as written: kept rows stay byte for byte
+    ran, published = list(ran), Path(published)
+    new = text(io.StringIO(new.to_csv(index=False))) if 'experiment' in new else pd.DataFrame(columns=['experiment'])
+    old = text(published) if published.exists() and published.stat().st_size else new.iloc[:0]
+    parts = [t for t in (new[new['experiment'].isin(ran)], old[~old['experiment'].isin(ran)]) if len(t)]
+    both = pd.concat(parts, ignore_index=True).fillna('') if parts else new.iloc[:0]
+    rank = {e: i for i, e in enumerate(EXPERIMENTS)}   # unknown names (an older version's) go last
+    key = lambda s: s.map(lambda e: rank.get(e, len(rank)))
+    return both.sort_values('experiment', key=key, kind='stable', ignore_index=True)
+
+def publish_results(publish, # the publish folder, e.g. 'figures'
+                    params:str, # the parameter set: names `results-<params>.{csv,md}` and `selectors-<params>.csv`
+                    table, # `results_table` of the runs (rows of experiments not in `ran` are ignored)
+                    selectors, # `selectors_table` of the runs
+                    ran, # experiments that ran: their published rows are replaced
+                    skipped:dict=None, # experiment -> why it was skipped (noted when it has no published rows)
+                    failed:dict=None): # experiment -> why it failed (likewise)
+    "Merge the rows of the experiments that `ran` into `publish`'s tables and rewrite its Markdown; returns both tables"
+    import io, pandas as pd
+    pub = Path(publish); pub.mkdir(parents=True, exist_ok=True)
+    res = merge_published(table, pub/f'results-{params}.csv', ran)
+    sel = merge_published(selectors, pub/f'selectors-{params}.csv', ran)
+    res.to_csv(pub/f'results-{params}.csv', index=False); sel.to_csv(pub/f'selectors-{params}.csv', index=False)
+    typed = lambda t: pd.read_csv(io.StringIO(t.to_csv(index=False))) if len(t) else t   # numbers again, for Markdown
+    why = lambda d: {k: v for k, v in (d or {}).items() if k not in set(res['experiment'])}
+    (pub/f'results-{params}.md').write_text(_markdown(typed(res), params, why(skipped), why(failed), typed(sel)))
+    return res, sel
 
 # %% ../nbs/08_cli.ipynb #64584d17
 def _fmt(v): return f"{v['value']:.3f}" + (f" [{v['ci_low']:.3f}, {v['ci_high']:.3f}]" if v.get('ci_low') is not None else '')
@@ -142,7 +178,8 @@ def cmd_train(args):
     try:
         det = AnomalyDetector.train(args.data, out, config=args.config or args.preset, data_dir=args.data_dir, resume=args.resume,
                                     stop_after=args.stop_after, n_boot=args.n_boot, max_per_set=args.max_per_set,
-                                    options=opts, cache_dir=args.cache_dir, progress=not args.quiet, **sets)
+                                    options=opts, cache_dir=args.cache_dir, progress=not args.quiet,
+                                    baselines=not args.no_baselines, ae_seconds=args.ae_seconds, **sets)
     except KeyboardInterrupt:
         print(f"\ninterrupted: the newest checkpoint is in {out/'checkpoints'}; continue with `anomalypro train --resume --out {out}`", file=sys.stderr)
         return 130
@@ -160,12 +197,16 @@ def cmd_score(args):
     "`anomalypro score`: score files and folders with a bundle; list what could not be read"
     from anomalypro.detector import AnomalyDetector
     det = AnomalyDetector.load(args.model)
-    rep = det.score_files(args.inputs, args.out, heatmaps=not args.no_heatmaps, top_slices=args.top_slices, chunk=args.chunk,
-                          batch_size=args.batch_size, workers=args.workers, progress=not args.quiet)
+    try: rep = det.score_files(args.inputs, args.out, heatmaps=not args.no_heatmaps, top_slices=args.top_slices,
+                               chunk=args.chunk, batch_size=args.batch_size, workers=args.workers, progress=not args.quiet,
+                               resume=args.resume)
+    except KeyboardInterrupt:   # every row scored so far is on disk
+        print(f"\ninterrupted: the rows scored so far are in {Path(args.out)/'scores.csv'}; continue with the same "
+              f"command and --resume", file=sys.stderr); return 130
     print(rep.summary())
     if not args.no_heatmaps and rep.n_scored: print(f"heatmaps: {Path(args.out)/'heatmaps'}/")
-    if not rep.n_scored: print("error: nothing could be scored", file=sys.stderr)
-    return 0 if rep.n_scored else 1
+    if not rep.n_scored and not rep.n_resumed: print("error: nothing could be scored", file=sys.stderr)
+    return 0 if rep.n_scored or rep.n_resumed else 1
 
 def cmd_evaluate(args):
     "`anomalypro evaluate`: metrics with both threshold protocols and figures on a labelled folder"
@@ -243,6 +284,10 @@ def _parser():
     t.add_argument('--resume', action='store_true', help='continue the stopped run in --out from its newest checkpoint')
     t.add_argument('--stop-after', type=int, metavar='N', help='stop after iteration N (a multiple of log_every); --resume continues')
     t.add_argument('--max-per-set', type=int, metavar='N', help='at most N images per set (a quick look)')
+    t.add_argument('--no-baselines', action='store_true', help='skip the baselines (autoencoder, pixel statistics) '
+                   'on the same split: faster, but the model card then has no comparison')
+    t.add_argument('--ae-seconds', type=float, metavar='S', help='the autoencoder baseline\'s training budget in '
+                   'seconds (default: the GAN\'s training time)')
     t.add_argument('--n-boot', type=int, default=1000, help='bootstrap replicates of the test metrics\' 95%% intervals (default 1000)')
     t.add_argument('--cache-dir', help='decoded-image cache (default: $ANOMALYPRO_CACHE or ~/.cache/anomalypro)')
     t.add_argument('--strategy', choices=['auto', 'mirrored', 'multiworker', 'none'],
@@ -260,7 +305,10 @@ def _parser():
     s.add_argument('--top-slices', type=int, default=5, metavar='K', help='heatmaps for the K highest-scoring slices of each volume (-1: all; default 5)')
     s.add_argument('--batch-size', type=int, default=64, help='images per generator call (default 64)')
     s.add_argument('--chunk', type=int, default=256, help='files decoded and scored at a time; memory is flat in the number of files (default 256)')
-    s.add_argument('--workers', type=int, help='decoding threads (default: the CPU count)')
+    s.add_argument('--workers', type=int, help='decoding processes (default: the CPU count; a decoder that crashes on a '
+                   'file costs that file only); 0: threads of this process')
+    s.add_argument('--resume', action='store_true', help='continue an interrupted run in the same --out: files '
+                   'already in scores.csv or failed.csv are not scored again')
     s.add_argument('--quiet', action='store_true', help='no progress bar')
     e = sub.add_parser('evaluate', help='metrics and figures of a model bundle on a labelled folder',
                        description='Score FOLDER/normal and FOLDER/abnormal (or FOLDER/test/normal and FOLDER/test/abnormal) and write '
@@ -296,7 +344,7 @@ def main(argv=None):
         except FileNotFoundError as e: print(f"error: {e}", file=sys.stderr); return 1
         if res['table'] is not None:
             print('\n' + _markdown(res['table'], args.params, res['skipped'], res['failed']))
-            print(f"results: {Path(args.runs)/f'results-{args.params}.md'}" + (f" and {Path(args.publish)/f'results-{args.params}.md'}" if args.publish else ''))
+            print(f"results: {Path(args.runs)/f'results-{args.params}.md'}" + (f" and {Path(args.publish)/f'results-{args.params}.md'}" if args.publish and res['ok'] else ''))
             for exp, rd in res['ok'].items(): print(f"{exp}: run folder {rd} (notebook.ipynb, metrics.json, scores.csv, figures/)")
         print(f"{len(res['ok'])} ran, {len(res['skipped'])} skipped (no data), {len(res['failed'])} failed")
         return 1 if res['failed'] else 0

@@ -181,3 +181,34 @@ def test_version_and_file_as_out(trained, tmp_path):
     (tmp_path/'taken').write_text('x')
     p = run('score', trained['out']/'model', tmp_path/'taken', '--out', tmp_path/'taken', cwd=tmp_path)
     assert p.returncode == 1 and 'is an existing file, not a folder' in p.stderr and 'Errno' not in p.stderr and 'Traceback' not in p.stderr
+
+def test_train_and_score_flags_reach_the_api(tmp_path, monkeypatch):
+    "`train --no-baselines --ae-seconds` and `score --resume` are passed on to `train_detector` and `score_files`"
+    from anomalypro.cli import main, _parser
+    from anomalypro.detector import AnomalyDetector, train_detector
+    from anomalypro.scoring import score_files
+    import inspect
+    assert {'baselines', 'ae_seconds'} <= set(inspect.signature(train_detector).parameters)   # the API takes them
+    assert 'resume' in inspect.signature(score_files).parameters
+    a = _parser().parse_args(['train', '--data', 'demo', '--out', 'x'])
+    assert (a.no_baselines, a.ae_seconds) == (False, None)
+    a = _parser().parse_args(['train', '--data', 'demo', '--out', 'x', '--no-baselines', '--ae-seconds', '12.5'])
+    assert (a.no_baselines, a.ae_seconds) == (True, 12.5)
+    assert not _parser().parse_args(['score', 'm', 'a.png', '--out', 'o']).resume
+    assert _parser().parse_args(['score', 'm', 'a.png', '--out', 'o', '--resume']).resume
+    seen = {}
+    monkeypatch.setattr(AnomalyDetector, 'train', staticmethod(lambda *a, **kw: seen.setdefault('train', kw) and None))
+    assert main(['train', '--data', 'demo', '--out', str(tmp_path/'r'), '--no-baselines', '--ae-seconds', '30', '--quiet']) == 0
+    assert (seen['train']['baselines'], seen['train']['ae_seconds']) == (False, 30.0)
+    seen.clear()
+    assert main(['train', '--data', 'demo', '--out', str(tmp_path/'r2'), '--quiet']) == 0
+    assert (seen['train']['baselines'], seen['train']['ae_seconds']) == (True, None)
+    class Report:
+        n_scored = 1
+        def summary(self): return 'scored 1'
+    class Det:
+        def score_files(self, inputs, out, **kw): seen['score'] = kw; return Report()
+    monkeypatch.setattr(AnomalyDetector, 'load', staticmethod(lambda path: Det()))
+    for flags, resume in (([], False), (['--resume'], True)):
+        assert main(['score', 'm', 'a.png', '--out', str(tmp_path/'o'), '--no-heatmaps', *flags]) == 0
+        assert seen['score']['resume'] is resume

@@ -185,7 +185,7 @@ def train_autoencoder(images, # healthy N x S x S x C, uint8 or float in [-1, 1]
         took = time.perf_counter() - t0
         if bar is None:   # opened after the first step: TensorFlow's one-time lines come before it, not inside it
             bar = tqdm(total=float(seconds) if timed else steps, desc='autoencoder', unit='s' if timed else 'step',
-                       bar_format=fmt if timed else None, disable=not progress, mininterval=1)
+                       bar_format=fmt if timed else None, disable=not progress, mininterval=5)
         bar.update(min(took, seconds) - bar.n if timed else 1)
         if len(losses) % 50 == 1: note()
         if steps is not None and len(losses) >= steps: break

@@ -63,11 +63,11 @@ def decode_worker(fd:int): # the worker's end of the socket pair
     sys.path[:0] = [p for p in conn.recv() if p not in sys.path]
     conn.send('ready')
     while (task := conn.recv_bytes()) != _STOP:
+        args = ()
         try:
             fn, args = pickle.loads(task)   # a function this process cannot import fails its file, not the worker
             out = (True, fn(*args))
         except BaseException as e:   # a panic of native code included
-            args = locals().get('args') or ()
             m, pre = one_line(e), f"{args[0]}: " if args else ''
             out = (False, m[len(pre):] if pre and m.startswith(pre) else m)
         conn.send(out)
@@ -142,15 +142,17 @@ class _Dispatch:
         if not t.alone: t.alone = True; self._queue.appendleft(t)
         else: t.fut.set_exception(DataError(f"{t.name}: {why} (twice, the second time alone)"))
 
-    def _cancel_all(self):
-        for t in [*self._queue, *(t for t, _ in self._busy.values())]: t.fut.cancel()
+    def _drop_all(self, settle): # called on each pending file's future
+        "Settle every queued and in-flight file with `settle` and kill the busy workers"
+        for t in [*self._queue, *(t for t, _ in self._busy.values())]:
+            if not t.fut.done(): settle(t.fut)
         for w in self._busy: w.close(kill=True)
         self._queue.clear(); self._busy.clear()
 
     def _step(self):
         "Wait for one event and handle it"
         with self._lock:
-            if self._cancel: self._cancel_all()
+            if self._cancel: self._drop_all(Future.cancel)
             self._assign()
             if self._closed and not self._queue and not self._busy: return
             conns = {w.conn: w for w in self._busy}
@@ -175,10 +177,7 @@ class _Dispatch:
         except BaseException as e:
             with self._lock:
                 self._error = AnomalyProError(f"the decoding processes failed: {one_line(e)}")
-                for t in [*self._queue, *(t for t, _ in self._busy.values())]:
-                    if not t.fut.done(): t.fut.set_exception(self._error)
-                for w in self._busy: w.close(kill=True)
-                self._queue.clear(); self._busy.clear()
+                self._drop_all(lambda f: f.set_exception(self._error))
 
 # %% ../nbs/01e_decode.ipynb #9dd7e5a5
 class DecoderPool(_Dispatch):

@@ -81,21 +81,21 @@ def graph_flops(g):
 
 def step_flops(gan, spec):
     "FLOPs of one training step"
-    from anomalypro.core import tf
+    from anomalypro.backend import tf
     g = tf.function(gan.train_step).get_concrete_function(spec).graph
     gan.train_step_traces -= 1   # this trace is the benchmark's, not the trainer's
     return graph_flops(g)
 
 def inference_flops(gan):
     "FLOPs of the generator's forward pass on one image"
-    from anomalypro.core import tf
+    from anomalypro.backend import tf
     c = gan.cfg
     f = tf.function(lambda x: gan.generator(x, training=False))
     return graph_flops(f.get_concrete_function(tf.TensorSpec((1, c.image_size, c.image_size, c.channels), tf.float32)).graph)[0]
 
 def matmul_peak():
     "Best float32 matrix-product FLOP/s of this machine, over sizes 1024, 2048, 4096 (GFLOP/s)"
-    from anomalypro.core import tf
+    from anomalypro.backend import tf
     best = 0.0
     for n in (1024, 2048, 4096):
         a, b = tf.random.normal((n, n)), tf.random.normal((n, n))
@@ -115,8 +115,8 @@ def bench_config(spec, xla='preset', precision='float32', channels=None, convs='
 
 def run_one(spec, steps, infer_n, convs, xla, precision, channels=None):
     import numpy as np
-    from anomalypro.core import tf, keras
-    from anomalypro.trainer import HealthyGAN, train_dataset
+    from anomalypro.backend import tf, keras
+    from anomalypro.gan import HealthyGAN, train_dataset
     cfg = bench_config(spec, xla, precision, channels, convs)
     rng = np.random.default_rng(0)
     n_img = 256
@@ -130,7 +130,7 @@ def run_one(spec, steps, infer_n, convs, xla, precision, channels=None):
     del it
     peak = matmul_peak()
     # training through Keras fit, as a run does; every step timed by a callback
-    gan = HealthyGAN.create(cfg)   # XLA and the conv gradients as the trainer's `execution_plan` decides from cfg here
+    gan = HealthyGAN.create(cfg)   # XLA and the conv gradients as `distribute.execution_plan` decides from cfg here
     ds = train_dataset(cfg, a, b)
     flops, by = step_flops(gan, ds.element_spec)
     times = []
@@ -192,7 +192,7 @@ def official_available(python, folder):
     return None
 
 def machine():
-    from anomalypro.core import tf
+    from anomalypro.backend import tf
     import keras
     onednn = os.environ.get('TF_ENABLE_ONEDNN_OPTS', '1') != '0'
     gpus = tf.config.list_physical_devices('GPU')

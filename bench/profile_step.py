@@ -25,8 +25,8 @@ def main():
     try: from xprof.convert import raw_to_tool_data
     except ImportError: raise SystemExit("needs xprof: pip install 'anomalypro[bench]' (or pip install xprof)")
     import numpy as np
-    from anomalypro.core import tf, keras
-    from anomalypro.trainer import HealthyGAN, train_dataset
+    from anomalypro.backend import tf, keras
+    from anomalypro.gan import HealthyGAN, train_dataset
     cfg = bench_config(args.config, args.xla, channels=args.channels, convs=args.convs)
     a = np.random.default_rng(0).integers(0, 256, (64, cfg.image_size, cfg.image_size, cfg.channels), dtype=np.uint8)
     gan = HealthyGAN.create(cfg)

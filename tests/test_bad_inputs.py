@@ -7,7 +7,8 @@ from pathlib import Path
 import numpy as np, pytest
 from PIL import Image
 from anomalypro.core import DataError
-from anomalypro.io import read_image, read_volume, safe_path, build_store, preprocess_cxr, _pil_to_array
+from anomalypro.io import read_image, read_volume, safe_path, preprocess_cxr, pil_to_array
+from anomalypro.store import build_store
 from anomalypro.datasets import load_covidx, read_covidx_split, load_nih, load_kermany, load_folders, load_volumes
 from anomalypro.pipeline import check_images
 from fixtures_data import (gradient, write_png, write_dicom, write_nifti, write_png_header_only, brain_volume,
@@ -99,7 +100,7 @@ def _(t): return lambda: read_image(write_png(t/'flat.png', np.full((16, 16), 9,
 def _(t): return lambda: read_image(write_png(t/'flat.png', np.full((16, 16), 9, np.uint8)), allow_constant=True)
 
 @refused('unsupported image mode', 'odd.tif', "unsupported image mode 'RGBa'")
-def _(t): return lambda: _pil_to_array(Image.new('RGBa', (16, 16)), 'odd.tif')
+def _(t): return lambda: pil_to_array(Image.new('RGBa', (16, 16)), 'odd.tif')
 
 @refused('DICOM without pixel data', 'empty.dcm', 'no pixel data')
 def _(t): return lambda: read_image(write_dicom(t/'empty.dcm', np.zeros((16, 16)), pixel_data=False))

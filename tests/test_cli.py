@@ -146,7 +146,8 @@ def test_evaluate(trained, data, tmp_path):
 def test_unsafe_and_corrupt_bundles_refused(trained, tmp_path):
     import keras
     from anomalypro.core import preset
-    from anomalypro.detector import AnomalyDetector, BundleError, UnsafeModelError
+    from anomalypro.detector import AnomalyDetector
+    from anomalypro.bundle import BundleError, UnsafeModelError
     x = keras.Input((32, 32, 1)); y = keras.layers.Lambda(lambda t: t * 0, name='payload')(x)
     AnomalyDetector(keras.Model(x, [y, y[..., :1], y]), preset('quick'), threshold=dict(value=0.1)).save(tmp_path/'evil')
     with pytest.raises(UnsafeModelError, match="Lambda layer 'payload'"): AnomalyDetector.load(tmp_path/'evil')

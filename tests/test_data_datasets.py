@@ -4,8 +4,10 @@ import pandas as pd
 import pytest
 from anomalypro.core import DataError, ConfigError
 from anomalypro.datasets import (load_covidx, covidx_protocol, load_nih, load_kermany, load_folders,
-                                 load_volumes, load_slices, load_slice_pngs, make_protocol, COLUMNS, NIH_FINDINGS)
-from anomalypro.io import build_store, preprocess_cxr
+                                 load_volumes, load_slices, load_slice_pngs, COLUMNS, NIH_FINDINGS)
+from anomalypro.protocol import make_protocol
+from anomalypro.io import preprocess_cxr
+from anomalypro.store import build_store
 from fixtures_data import (make_kermany, make_covidx, make_nih, make_own_folders, make_mri, write_png, write_dicom,
                            write_nifti, gradient, brain_volume)
 import functools

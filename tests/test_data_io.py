@@ -4,7 +4,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from anomalypro.core import DataError
-from anomalypro.io import read_image, read_volume, preprocess, preprocess_cxr, build_store, to_float, to_uint8
+from anomalypro.io import read_image, read_volume, preprocess, preprocess_cxr, to_float, to_uint8
+from anomalypro.store import build_store
 from fixtures_data import gradient, write_png, write_dicom, write_nifti, brain_volume
 
 def raises(f, *match):

@@ -4,8 +4,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from anomalypro.datasets import (load_covidx, read_covidx_split, covidx_protocol, load_nih, load_kermany, load_volumes,
-                                 load_slices, make_protocol, HEALTHYGAN_LISTS, NIH_FINDINGS)
-from anomalypro.io import build_store, preprocess_cxr, read_volume
+                                 load_slices, HEALTHYGAN_LISTS, NIH_FINDINGS)
+from anomalypro.protocol import make_protocol
+from anomalypro.io import preprocess_cxr, read_volume
+from anomalypro.store import build_store
 
 DATA = Path(__file__).resolve().parents[1].parent/'shared'/'data'
 

@@ -9,7 +9,7 @@ one of 36 values, g_mask after 8 iterations, differed by 1.4e-3 relative, so rto
 import json, os, shutil, socket, subprocess, sys
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
-from anomalypro.trainer import LOSS_NAMES
+from anomalypro.gan import LOSS_NAMES
 
 WORKER = Path(__file__).with_name('dist_worker.py')
 TOL = dict(rtol=5e-3, atol=1e-4)

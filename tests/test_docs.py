@@ -15,7 +15,7 @@ def test_site_has_a_page_per_notebook_with_the_api(tmp_path):
     s = tmp_path/'site'
     for nb in list((ROOT/'nbs').glob('[0-9]*.ipynb')): assert (s/f'{nb.stem}.html').exists(), nb.stem
     for nb in (ROOT/'nbs'/'experiments').glob('*.ipynb'): assert (s/f'experiment-{nb.stem}.html').exists(), nb.stem
-    scores = (s/'05a_scores.html').read_text()
+    scores = (s/'02a_scores.html').read_text()
     assert 'API: <code>anomalypro.scores</code>' in scores and 'MapCalibration' in scores
     assert 'N x S x S anomaly maps of healthy images (N &gt;= 2)' in scores          # a parameter's docment
     res = (s/'results.html').read_text()
@@ -27,8 +27,8 @@ CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
 
 @pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian: apt-get install chromium)")
 def test_pages_render_with_their_figures_in_headless_chromium(tmp_path):
-    build(tmp_path/'site', '--only', '06_plots')                                    # executed: its figures are outputs
-    for page, at_least in (('06_plots.html', 3), ('results.html', 5)):
+    build(tmp_path/'site', '--only', '02b_plots')                                    # executed: its figures are outputs
+    for page, at_least in (('02b_plots.html', 3), ('results.html', 5)):
         p = subprocess.run([CHROMIUM, '--headless', '--no-sandbox', '--disable-gpu', '--virtual-time-budget=5000', '--dump-dom',
                             (tmp_path/'site'/page).as_uri()], capture_output=True, text=True, timeout=120)
         m = re.search(r'data-images-loaded="(\d+)"', p.stdout)

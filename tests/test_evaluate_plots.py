@@ -1,12 +1,13 @@
-"Property-style checks of anomalypro.evaluate and anomalypro.plots (no TensorFlow needed)"
+"Property-style checks of anomalypro.evaluate, anomalypro.pixel and anomalypro.plots (no TensorFlow needed)"
 import json, subprocess, sys
 import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from anomalypro import evaluate as ev
+from anomalypro import evaluate as ev, pixel as px
 from anomalypro import plots
+from anomalypro.results import paper_numbers
 
 
 def _data(seed, n=120, shift=1.0):
@@ -146,19 +147,19 @@ def test_pixel_metrics():
     r = np.random.default_rng(0)
     masks = np.zeros((40, 32, 32, 1), np.float32); masks[:, 8:16, 8:16] = 1
     maps = r.random(masks.shape).astype(np.float32) + masks
-    assert ev.pixel_auroc(masks, maps) == 1.0 and ev.best_dice(masks, maps, thresholds=[0.5, 1.0]) == dict(dice=1.0, threshold=1.0)
-    assert ev.best_dice(masks, maps)['dice'] > 0.99  # the default grid of 101 thresholds need not hit the gap exactly
+    assert px.pixel_auroc(masks, maps) == 1.0 and px.best_dice(masks, maps, thresholds=[0.5, 1.0]) == dict(dice=1.0, threshold=1.0)
+    assert px.best_dice(masks, maps)['dice'] > 0.99  # the default grid of 101 thresholds need not hit the gap exactly
     # subsampling is deterministic and close to the exact value
     noisy = r.random(masks.shape).astype(np.float32) + 0.3 * masks
-    exact = ev.pixel_auroc(masks, noisy)
-    sub = ev.pixel_auroc(masks, noisy, max_pixels=5000)
-    assert sub == ev.pixel_auroc(masks, noisy, max_pixels=5000) and abs(sub - exact) < 0.03
-    with pytest.raises(ValueError, match='NaN'): ev.pixel_auroc(masks, np.where(masks > 0, np.nan, maps))
-    with pytest.raises(ValueError, match='no lesion'): ev.pixel_auroc(masks * 0, maps)
+    exact = px.pixel_auroc(masks, noisy)
+    sub = px.pixel_auroc(masks, noisy, max_pixels=5000)
+    assert sub == px.pixel_auroc(masks, noisy, max_pixels=5000) and abs(sub - exact) < 0.03
+    with pytest.raises(ValueError, match='NaN'): px.pixel_auroc(masks, np.where(masks > 0, np.nan, maps))
+    with pytest.raises(ValueError, match='no lesion'): px.pixel_auroc(masks * 0, maps)
 
 
 def test_paper_numbers_match_method_md():
-    t = ev.paper_numbers().set_index(['experiment', 'metric']).paper
+    t = paper_numbers().set_index(['experiment', 'metric']).paper
     assert t[('covidx', 'auc')] == 0.84 and t[('chestxray14', 'auc')] == 0.56 and t[('migraine', 'f1')] == 0.74
 
 

@@ -34,8 +34,9 @@ def wheel(tmp_path_factory):
 
 def test_wheel_ships_the_experiment_notebooks_and_licence(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
+    assert 'anomalypro/notebooks/experiment.ipynb' in names and 'anomalypro/notebooks/ablation.ipynb' in names
+    for s in ('quick', 'cpu', 'paper'): assert f'anomalypro/notebooks/params/{s}/common.yaml' in names, s
     for exp in ('demo', 'kermany', 'ixi_lesions', 'covidx', 'chestxray14', 'migraine'):
-        assert f'anomalypro/notebooks/{exp}.ipynb' in names
         for s in ('quick', 'cpu', 'paper'): assert f'anomalypro/notebooks/params/{s}/{exp}.yaml' in names, (s, exp)
     assert any(n.endswith('licenses/LICENSE') for n in names)
     here = {f"anomalypro/notebooks/{p.relative_to(ROOT/'nbs'/'experiments')}" for p in (ROOT/'nbs'/'experiments').glob('params/*/*.yaml')}
@@ -56,5 +57,6 @@ def test_installed_wheel_reproduces_outside_the_checkout(wheel, tmp_path):
     info = json.loads((rd/'run_info.json').read_text())
     assert info['anomalypro'] == anomalypro.__version__ and info['git_revision'] is None   # the installed version, no clone
     ran = json.loads((rd/'notebook.ipynb').read_text())['metadata']['papermill']['input_path']
-    assert ran == str(site/'anomalypro'/'notebooks'/'demo.ipynb') and (rd/'metrics.json').exists()   # the packaged notebook ran
+    assert ran == str(site/'anomalypro'/'notebooks'/'experiment.ipynb') and (rd/'metrics.json').exists()   # the packaged notebook ran
+    assert yaml.safe_load((rd/'params.yaml').read_text())['N_BOOT'] == 50   # quick/common.yaml reached the run
     assert (work/'runs'/'results-quick.md').exists() and 'Traceback' not in r.stderr

@@ -2,13 +2,13 @@
 import json, shutil
 from pathlib import Path
 import nbformat, pandas as pd, pytest
-from anomalypro.cli import reproduce
+from anomalypro.reproduce import reproduce
 
 ROOT = Path(__file__).resolve().parents[1]
 FIG = ROOT/'figures'
 
 def fake_notebooks(where, src):
-    "An experiment notebooks folder whose `demo` notebook 'runs' in a second: it copies `src` as its metrics and publishes a figure"
+    "An experiment notebooks folder whose notebook 'runs' the demo in a second: it copies `src` as its metrics and publishes a figure"
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell("SRC = None\nRUN_DIR = None\nPUBLISH_DIR = None", metadata=dict(tags=['parameters'])),
                 nbformat.v4.new_code_cell(
@@ -16,7 +16,7 @@ def fake_notebooks(where, src):
                     "if PUBLISH_DIR: Path(PUBLISH_DIR).mkdir(parents=True, exist_ok=True); (Path(PUBLISH_DIR)/'roc.png').write_text('new')")]
     nb.metadata['kernelspec'] = dict(name='python3', display_name='python3', language='python')
     (where/'params'/'cpu').mkdir(parents=True)
-    nbformat.write(nb, where/'demo.ipynb')
+    nbformat.write(nb, where/'experiment.ipynb')
     (where/'params'/'cpu'/'demo.yaml').write_text(f"SRC: {json.dumps(str(src))}\n")
     return where
 
@@ -71,7 +71,7 @@ def test_publish_copies_only_the_figures_that_ran(published):
 
 def test_republishing_the_committed_tables_changes_nothing(tmp_path):
     "Kept rows are copied as text and the Markdown is regenerated from the tables: the committed files come back byte for byte"
-    from anomalypro.cli import publish_results
+    from anomalypro.results import publish_results
     files = ('results-cpu.csv', 'selectors-cpu.csv', 'results-cpu.md')
     if not all((FIG/f).exists() for f in files): pytest.skip('no committed tables')
     for f in files: shutil.copy(FIG/f, tmp_path/f)

@@ -5,9 +5,12 @@ resumed, equals an uninterrupted one: same logged losses, same final training st
 import errno, hashlib, io, json, os, queue, re, shutil, signal, subprocess, sys, threading, time
 from pathlib import Path
 import numpy as np, pandas as pd, pytest
-from anomalypro.core import preset, keras, AnomalyProError
-import anomalypro.trainer as T
-from anomalypro.trainer import HealthyGAN, fit_run, list_checkpoints, load_checkpoint, NonFiniteLossError, LOSS_NAMES
+from anomalypro.core import preset, AnomalyProError
+from anomalypro.backend import keras
+from anomalypro.gan import HealthyGAN, LOSS_NAMES
+from anomalypro.trainer import fit_run, load_generator
+from anomalypro.checkpoints import (list_checkpoints, load_checkpoint, save_checkpoint, checkpoint_nbytes,
+                                    check_disk_space, NonFiniteLossError, RunLock)
 
 ROOT = Path(__file__).resolve().parents[1]
 CFG = preset('quick', checkpoint_every=2, keep_checkpoints=2)   # a checkpoint after every logged interval
@@ -21,7 +24,7 @@ def model(tmp_path_factory):
     initial state: every run starts from there, and a resume then overwrites the whole state from the checkpoint
     (resuming in a new process is what the SIGKILL test does)."""
     gan = HealthyGAN.create(CFG)
-    init = T.save_checkpoint(gan, tmp_path_factory.mktemp('init'))
+    init = save_checkpoint(gan, tmp_path_factory.mktemp('init'))
     def fresh():
         load_checkpoint(gan, init); return gan
     gan.fresh = fresh
@@ -67,8 +70,10 @@ CHILD = r'''
 import io, os, sys, time
 import numpy as np
 run_dir, pause = sys.argv[1], float(sys.argv[2])
-from anomalypro.core import preset, keras
-import anomalypro.trainer as T
+from anomalypro.core import preset
+from anomalypro.backend import keras
+from anomalypro.gan import HealthyGAN
+from anomalypro.trainer import fit_run
 if pause:   # widen two windows of every checkpoint write, and say when the process is in them
     savez, replace = np.savez, os.replace
     def slow_savez(f, **arrays):
@@ -84,8 +89,8 @@ class Report(keras.callbacks.Callback):
 cfg = preset('quick', checkpoint_every=2, keep_checkpoints=2)
 rng = np.random.default_rng(0)
 A = rng.integers(0, 256, (24, 32, 32, 1), dtype=np.uint8); B = rng.integers(0, 256, (16, 32, 32, 1), dtype=np.uint8)
-gan = T.HealthyGAN.create(cfg)
-T.fit_run(gan, A, B, run_dir, progress=False, tensorboard=False, callbacks=[Report()])
+gan = HealthyGAN.create(cfg)
+fit_run(gan, A, B, run_dir, progress=False, tensorboard=False, callbacks=[Report()])
 print('done', flush=True)
 '''
 
@@ -148,7 +153,7 @@ def test_sigkill_at_random_moments_then_resume_equals_uninterrupted(reference, t
     same_as_reference(run, reference)
     assert leftovers(run) == []                              # temporary files of the killed writes were removed
     assert sorted(p.name for p in (run/'samples').iterdir()) == ['sample-000000010.png', 'sample-000000020.png']
-    assert T.load_generator(run/'generator.keras') is not None
+    assert load_generator(run/'generator.keras') is not None
     print(f"\n{kills} SIGKILLs ({', '.join(w for w, *_ in plan)}) survived; resumed run equals the uninterrupted one")
 
 # ---------------------------------------------------------------- corrupt checkpoints
@@ -255,7 +260,7 @@ def test_disk_without_room_is_reported_before_training(model, tmp_path, monkeypa
     Usage = namedtuple('Usage', 'total used free')
     monkeypatch.setattr(shutil, 'disk_usage', lambda p: Usage(10**9, 10**9 - 2**20, 2**20))   # 1 MB free
     gan = model.fresh()
-    size = T.checkpoint_nbytes(gan)
+    size = checkpoint_nbytes(gan)
     with pytest.raises(AnomalyProError) as e:
         fit_run(gan, A, B, tmp_path, progress=False)
     msg = str(e.value)
@@ -264,9 +269,9 @@ def test_disk_without_room_is_reported_before_training(model, tmp_path, monkeypa
     # checkpoints already on disk count: with keep_checkpoints=2 on disk only one more is needed
     margin = 1000
     monkeypatch.setattr(shutil, 'disk_usage', lambda p: Usage(10**9, 0, size + margin))
-    with pytest.raises(AnomalyProError, match='3 checkpoint'): T.check_disk_space(gan, tmp_path/'checkpoints', margin=margin)
-    for _ in range(2): T.save_checkpoint(gan, tmp_path/'checkpoints'); gan.iteration.assign_add(2)
-    assert T.check_disk_space(gan, tmp_path/'checkpoints', margin=margin) == size + margin
+    with pytest.raises(AnomalyProError, match='3 checkpoint'): check_disk_space(gan, tmp_path/'checkpoints', margin=margin)
+    for _ in range(2): save_checkpoint(gan, tmp_path/'checkpoints'); gan.iteration.assign_add(2)
+    assert check_disk_space(gan, tmp_path/'checkpoints', margin=margin) == size + margin
 
 def test_disk_full_while_writing_a_checkpoint(model, tmp_path, monkeypatch):
     real = np.savez
@@ -282,7 +287,7 @@ def test_disk_full_while_writing_a_checkpoint(model, tmp_path, monkeypatch):
 
 def test_run_folder_in_use(model, tmp_path):
     gan = model.fresh()
-    with T._RunLock(tmp_path):
+    with RunLock(tmp_path):
         with pytest.raises(AnomalyProError, match='in use by another training process'):
             fit_run(gan, A, B, tmp_path, progress=False)
     assert int(gan.iteration.numpy()) == 0

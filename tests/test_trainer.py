@@ -1,7 +1,10 @@
 "Training behaviour that is awkward to show in a notebook: whole short runs, determinism, resume, save/load."
 import numpy as np, pandas as pd, pytest
-from anomalypro.core import preset, keras
-from anomalypro.trainer import HealthyGAN, fit_run, list_checkpoints, load_gan, load_generator, LOSS_NAMES
+from anomalypro.core import preset
+from anomalypro.backend import keras
+from anomalypro.gan import HealthyGAN, LOSS_NAMES
+from anomalypro.trainer import fit_run, load_gan, load_generator
+from anomalypro.checkpoints import list_checkpoints
 
 CFG = preset('quick')
 

@@ -6,7 +6,7 @@ README as the index.
 
     python tools/docs.py                  # -> _site/index.html (about 3 minutes: executes the library notebooks)
     python tools/docs.py --no-execute     # the pages without cell outputs (seconds)
-    python tools/docs.py --only 05a_scores 06_plots
+    python tools/docs.py --only 02a_scores 02b_plots
 """
 import argparse, html, importlib, inspect, re, shutil, sys, time
 from pathlib import Path

@@ -6,14 +6,18 @@ same split they trained on, and say what choosing on validation picks with and w
 Each run's data comes from the nearest `params.yaml` (the run's own, or its study's), so the split is the one it
 trained on. The test AUC is recorded as hindsight, never used to choose."""
 import argparse, sys
+from dataclasses import fields
 from pathlib import Path
 import pandas as pd
-import yaml
 
 def params_of(run):
-    "The nearest params.yaml at or above a run folder"
+    "The experiment parameters of the nearest params.yaml at or above a run folder (a study's own keys left out)"
+    from anomalypro.registry import ExperimentParams, read_params
     for d in [run, *run.parents]:
-        if (d/'params.yaml').is_file(): return yaml.safe_load((d/'params.yaml').read_text())
+        if (d/'params.yaml').is_file():
+            known = {f.name for f in fields(ExperimentParams)}
+            p = {k: v for k, v in read_params(d/'params.yaml').items() if k in known}
+            return ExperimentParams(**{**p, 'PROGRESS': False})
     raise SystemExit(f"error: {run}: no params.yaml in it or above it: cannot rebuild its split")
 
 def main(argv=None):
@@ -22,17 +26,16 @@ def main(argv=None):
     ap.add_argument('--out', type=Path, help='CSV of every (run, checkpoint, variant) row')
     a = ap.parse_args(argv)
     from anomalypro.core import Config
-    from anomalypro.experiments import prepare_data
+    from anomalypro.registry import prepare_params
     from anomalypro.ablation import rescore_checkpoints, compare_scoring
     rows, picks, cache = [], [], {}
     for run in a.runs:
         if not (run/'config.yaml').is_file(): raise SystemExit(f"error: {run}: not a run folder (no config.yaml)")
         p, cfg = params_of(run), Config.from_yaml(run/'config.yaml')
-        key = (p['EXPERIMENT'], p.get('DATA_DIR'), cfg.image_size, cfg.channels, p.get('SEED', 0), repr(p.get('PROTOCOL')), repr(p.get('OPTIONS')), p.get('MAX_PER_SET'))
-        if key not in cache:
-            cache[key] = prepare_data(p['EXPERIMENT'], p.get('DATA_DIR'), image_size=cfg.image_size, channels=cfg.channels, seed=p.get('SEED', 0),
-                                      protocol=p.get('PROTOCOL') or None, max_per_set=p.get('MAX_PER_SET'), progress=False, **(p.get('OPTIONS') or {}))
-        t = rescore_checkpoints(cache[key], run).assign(run=str(run), experiment=p['EXPERIMENT'])
+        key = (p.EXPERIMENT, p.DATA_DIR, cfg.image_size, cfg.channels, p.SEED, repr(p.PROTOCOL), repr(p.OPTIONS),
+               p.MAX_PER_SET)
+        if key not in cache: cache[key] = prepare_params(p, cfg)   # the split the run trained on
+        t = rescore_checkpoints(cache[key], run).assign(run=str(run), experiment=p.EXPERIMENT)
         rows.append(t); picks.append(compare_scoring(t).assign(run=str(run)))
         print(picks[-1].round(3).to_string(index=False), flush=True)
     t, c = pd.concat(rows), pd.concat(picks)

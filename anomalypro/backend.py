@@ -38,8 +38,8 @@ def filtered_stderr():
         if keep: os.write(2, keep.encode())
 
 # %% ../nbs/00a_backend.ipynb #d4972565
-INSTALL_HINT = ("anomalypro needs TensorFlow as the Keras backend. Install one of: pip install '.[cpu]' (CPU only), "
-                "'.[gpu]' (CUDA), '.[tf]' (the plain wheel)")
+INSTALL_HINT = ("anomalypro needs TensorFlow as the Keras backend. Install one of: pip install 'anomalypro[cpu]' "
+                "(CPU only), 'anomalypro[gpu]' (CUDA), 'anomalypro[tf]'")
 
 def _configure(tf):
     try: tf.config.threading.set_inter_op_parallelism_threads(int(os.environ.get('ANOMALYPRO_INTER_OP_THREADS', 1)))

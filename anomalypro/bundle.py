@@ -82,7 +82,8 @@ def preprocessing_for(cfg:Config, # the model's configuration (image size, chann
                       experiment:str='folders', # what it was trained on: a registered experiment ('folders': own)
                       slices:dict=None): # the experiment's slice options (slice_range, step), for volumes
     "The preprocessing a model expects, as saved in `preprocessing.json`"
-    e = registry.experiment(experiment); vol = _volume_prefs(e, slices)
+    e = registry.EXPERIMENTS.get(experiment) or registry.EXPERIMENTS['folders']   # unregistered: as own folders
+    vol = _volume_prefs(e, slices)
     return dict(image_size=cfg.image_size, channels=cfg.channels, crop_top=e.crop_top, trained_on=experiment,
                 volume=vol,
                 intensity=('images: 8/16-bit integers scaled by their bit depth, DICOM rescaled then windowed min..max '

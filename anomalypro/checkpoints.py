@@ -12,10 +12,10 @@ from .core import AnomalyProError
 from .backend import keras
 
 # %% auto #0
-__all__ = ['CKPT_FORMAT', 'OPTIONAL_GROUPS', 'sha256_file', 'write_text_atomic', 'save_model_atomic', 'NonFiniteLossError',
-           'state_arrays', 'save_checkpoint', 'checkpoint_train_seconds', 'list_checkpoints', 'clean_checkpoints',
-           'prune_checkpoints', 'load_checkpoint', 'restore', 'restore_latest', 'run_train_seconds',
-           'checkpoint_nbytes', 'check_writable', 'check_disk_space', 'RunLock']
+__all__ = ['CKPT_FORMAT', 'READABLE_FORMATS', 'OPTIONAL_GROUPS', 'sha256_file', 'write_text_atomic', 'save_model_atomic',
+           'NonFiniteLossError', 'state_arrays', 'save_checkpoint', 'checkpoint_train_seconds', 'list_checkpoints',
+           'clean_checkpoints', 'prune_checkpoints', 'upgrade_arrays', 'load_checkpoint', 'restore', 'restore_latest',
+           'run_train_seconds', 'checkpoint_nbytes', 'check_writable', 'check_disk_space', 'RunLock']
 
 # %% ../nbs/04c_checkpoints.ipynb #b8931b3b
 def sha256_file(path) -> str:
@@ -39,6 +39,7 @@ def save_model_atomic(model:keras.Model, path):
 
 # %% ../nbs/04c_checkpoints.ipynb #551b6d21
 CKPT_FORMAT = 3   # 3: no learning-rate variables (schedules); 2: no seed-generator state
+READABLE_FORMATS = (2, 3)   # format 2 is read by dropping its optimizers' learning-rate arrays (`upgrade_arrays`)
 
 class NonFiniteLossError(AnomalyProError, FloatingPointError):
     "A loss, or the training state, became NaN or infinite during training"
@@ -137,6 +138,20 @@ def prune_checkpoints(folder, keep:int):
     for p in list_checkpoints(folder)[:-keep]:
         p.unlink(missing_ok=True); p.with_suffix('.json').unlink(missing_ok=True)
 
+# %% ../nbs/04c_checkpoints.ipynb #3922ef13
+def upgrade_arrays(arrays:dict, # a checkpoint's arrays, `group/index` -> array
+                   fmt:int): # the format it was written in
+    "The arrays of a format-2 checkpoint as format 3 has them: each optimizer's learning-rate array dropped"
+    if fmt == CKPT_FORMAT: return arrays
+    out = {}
+    for k, a in arrays.items():
+        g, i = k.split('/'); i = int(i)
+        if g in ('g_optimizer', 'd_optimizer'):
+            if i == 1: continue   # Adam's variables: iterations, learning_rate, then the moments
+            i -= i > 1
+        out[f'{g}/{i:04d}'] = a
+    return out
+
 # %% ../nbs/04c_checkpoints.ipynb #e679a01c
 def _read_checkpoint(path):
     "The arrays and iteration of checkpoint `path`, its format and checksum verified"
@@ -145,13 +160,14 @@ def _read_checkpoint(path):
     except (OSError, ValueError) as e:
         raise AnomalyProError(f"checkpoint {path}: missing or unreadable checksum sidecar {meta_path.name} "
                               f"({e})") from None
-    if meta.get('format') != CKPT_FORMAT:
+    if meta.get('format') not in READABLE_FORMATS:
         raise AnomalyProError(f"checkpoint {path}: format {meta.get('format')} is not {CKPT_FORMAT}")
     if sha256_file(path) != meta.get('sha256'):
         raise AnomalyProError(f"checkpoint {path}: checksum mismatch (truncated or corrupt file)")
     try:
-        with np.load(path) as z: return {k: z[k] for k in z.files}, int(meta['iteration'])
+        with np.load(path) as z: arrays = {k: z[k] for k in z.files}
     except Exception as e: raise AnomalyProError(f"checkpoint {path}: unreadable ({e})") from None
+    return upgrade_arrays(arrays, meta['format']), int(meta['iteration'])
 
 # %% ../nbs/04c_checkpoints.ipynb #1e88f2ea
 def load_checkpoint(gan, path):

@@ -122,24 +122,24 @@ def _check_ranges(self:Config):
 
 # %% ../nbs/00_core.ipynb #d9551731
 @patch
-def _check_shapes(self:Config):
+def _check_sizes(self:Config):
     if not 1 <= self.restore_grid <= self.image_size:
         raise ConfigError(f"restore_grid must be between 1 and the image size ({self.image_size}), "
                           f"got {self.restore_grid}")
     if self.augment_shift >= self.image_size // 2:
         raise ConfigError(f"augment_shift ({self.augment_shift}) must be less than half the image size "
                           f"({self.image_size})")
+
+# %% ../nbs/00_core.ipynb #457fbbc5
+@patch
+def _check_periods(self:Config):
+    if self.decay_iters > self.iterations:
+        raise ConfigError(f"decay_iters ({self.decay_iters}) exceeds iterations ({self.iterations})")
     stride = 2 ** max(self.d_repeat_num, 2)
     if self.image_size % stride:
         raise ConfigError(f"image_size {self.image_size} is not divisible by {stride}: the critic's "
                           f"{self.d_repeat_num} stride-2 convs (and the generator's 2 down-samplings) need a multiple "
                           f"of {stride}")
-
-# %% ../nbs/00_core.ipynb #457fbbc5
-@patch
-def _check_schedule(self:Config):
-    if self.decay_iters > self.iterations:
-        raise ConfigError(f"decay_iters ({self.decay_iters}) exceeds iterations ({self.iterations})")
     if self.iterations % self.log_every:
         raise ConfigError(f"iterations ({self.iterations}) must be a multiple of log_every ({self.log_every})")
     if self.log_every % self.n_critic:
@@ -153,7 +153,7 @@ def _check_schedule(self:Config):
 @patch
 def validate(self:Config):
     "Raise `ConfigError` naming the first impossible value"
-    self._check_types(); self._check_ranges(); self._check_shapes(); self._check_schedule()
+    self._check_types(); self._check_ranges(); self._check_sizes(); self._check_periods()
     return self
 
 # %% ../nbs/00_core.ipynb #b8659a6c

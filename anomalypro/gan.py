@@ -30,28 +30,30 @@ def learning_rate(base:float, # the starting learning rate
 # %% ../nbs/04a_gan.ipynb #ebfbcf3c
 @keras.saving.register_keras_serializable(package='anomalypro')
 class LinearDecay(keras.optimizers.schedules.LearningRateSchedule):
-    "`learning_rate` as a schedule of an optimizer's update count `k`, run at iteration `(k + 1) * every - 1`"
+    "`learning_rate` at the GAN's iteration counter less `lag` (attached as `counter`), else at the optimizer's step"
     def __init__(self, base:float, # the starting learning rate
                  iterations:int, # `Config.iterations`
                  decay_iters:int, # `Config.decay_iters`
                  lr_update_step:int, # `Config.lr_update_step`
-                 every:int=1): # iterations per update: 1 for the critic, n_critic for the generator
+                 lag:int=0): # iterations behind the counter: 0 for the critic, 1 for the generator
         self.base, self.iterations, self.decay_iters = float(base), int(iterations), int(decay_iters)
-        self.lr_update_step, self.every = int(lr_update_step), int(every)
+        self.lr_update_step, self.lag, self.counter = int(lr_update_step), int(lag), None
 
     @classmethod
-    def of(cls, base:float, cfg:Config, every:int=1):
-        "The schedule of `cfg`'s decay from `base`, for an optimizer that updates every `every` iterations"
-        return cls(base, cfg.iterations, cfg.decay_iters, cfg.lr_update_step, every)
+    def of(cls, base:float, cfg:Config, lag:int=0, counter=None): # counter: the GAN's `iteration` variable
+        "The schedule of `cfg`'s decay from `base`, reading `counter` (less `lag`) when given"
+        s = cls(base, cfg.iterations, cfg.decay_iters, cfg.lr_update_step, lag)
+        s.counter = counter
+        return s
 
     def __call__(self, step):
         if self.decay_iters == 0: return tf.constant(self.base, tf.float32)
-        it = (tf.cast(step, tf.int64) + 1) * self.every - 1
+        it = tf.cast(step if self.counter is None else self.counter.value, tf.int64) - self.lag
         u = (it // self.lr_update_step) * self.lr_update_step
         return self.base * tf.clip_by_value(tf.cast(self.iterations - u, tf.float32) / float(self.decay_iters), 0., 1.)
 
     def get_config(self): return dict(base=self.base, iterations=self.iterations, decay_iters=self.decay_iters,
-                                      lr_update_step=self.lr_update_step, every=self.every)
+                                      lr_update_step=self.lr_update_step, lag=self.lag)
 
 # %% ../nbs/04a_gan.ipynb #bda94222
 LOSS_NAMES = ('d_loss', 'd_adv', 'd_gp', 'g_loss', 'g_adv', 'g_id', 'g_rec', 'g_mask', 'g_restore', 'mask_mean')
@@ -90,9 +92,9 @@ class HealthyGAN(keras.Model):
         return self.generator(x, training=training)
 
 # %% ../nbs/04a_gan.ipynb #1b83a7c7
-def _adam(base, cfg, every, name):
-    "Adam with `cfg`'s betas and the decay of `base` for an optimizer that updates every `every` iterations"
-    return keras.optimizers.Adam(LinearDecay.of(base, cfg, every), beta_1=cfg.beta1, beta_2=cfg.beta2, name=name)
+def _adam(base, cfg, lag, counter, name):
+    "Adam with `cfg`'s betas and the decay of `base` at `counter` less `lag`"
+    return keras.optimizers.Adam(LinearDecay.of(base, cfg, lag, counter), beta_1=cfg.beta1, beta_2=cfg.beta2, name=name)
 
 # %% ../nbs/04a_gan.ipynb #d527ab1e
 @patch
@@ -111,8 +113,8 @@ def compile(self:HealthyGAN, g_optimizer=None, # the generator's optimizer (None
     super(HealthyGAN, self).compile(optimizer=None, **kwargs)
     fwd = execution_plan(c.replace(jit_compile='on' if self.jit_compile else 'off'))['forward_gradients']
     for m in (self.generator, self.critic): use_fast_gradients(m, fwd)
-    self.g_optimizer = g_optimizer or _adam(c.g_lr, c, c.n_critic, 'g_adam')
-    self.d_optimizer = d_optimizer or _adam(c.d_lr, c, 1, 'd_adam')
+    self.g_optimizer = g_optimizer or _adam(c.g_lr, c, 1, self.iteration, 'g_adam')   # after the critic's updates
+    self.d_optimizer = d_optimizer or _adam(c.d_lr, c, 0, self.iteration, 'd_adam')
     if c.precision == 'mixed_float16':
         self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer, name='g_loss_scale')
         self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer, name='d_loss_scale')

@@ -106,7 +106,8 @@ def reproduce(experiments=None, # experiment names (default: `default_experiment
               log=print): # where progress messages go
     "Run experiment notebooks with papermill; returns dict(ok=..., skipped=..., failed=..., table=DataFrame or None)"
     import papermill as pm
-    nbdir, runs, experiments = find_notebooks(notebooks), Path(runs), experiments or default_experiments()
+    nbdir, runs = find_notebooks(notebooks), Path(runs)
+    experiments = default_experiments() if experiments is None else experiments
     ok, skipped, failed = {}, {}, {}
     for exp in experiments:   # every name and parameter file checked before anything runs or any folder is made
         if exp not in EXPERIMENTS:

@@ -12,7 +12,7 @@ from .core import Config, PRESETS, preset, AnomalyProError, ConfigError
 from .backend import keras, run_info
 from . import evaluate as ev
 from .scores import aggregate_patients, SCORE_VARIANTS, CALIBRATED_VARIANTS, MapCalibration
-from .registry import EXPERIMENTS, ExperimentParams, prepare_data
+from .registry import EXPERIMENTS, read_params, prepare_data
 from .checkpoints import list_checkpoints
 from .callbacks import CheckpointMonitor, BEST_FILES
 from .bundle import check_keras_file, preprocessing_for
@@ -210,7 +210,7 @@ def run_parts(run_dir, # a run folder written by `run_experiment` (config.yaml, 
     cfg = Config.from_yaml(run_dir/'config.yaml')
     js = lambda n: json.loads((run_dir/n).read_text()) if (run_dir/n).exists() else {}
     m, args, params = js('metrics.json'), js('train_args.json'), run_dir/'params.yaml'   # params: a `reproduce` run's
-    opts = args.get('options') or (ExperimentParams.from_yaml(params).OPTIONS if params.exists() else {}) or {}
+    opts = args.get('options') or (read_params(params).get('OPTIONS') if params.exists() else {}) or {}
     gen = _run_generator(run_dir, m)
     exp = m.get('experiment') or args.get('experiment') or 'folders'
     thr = _run_threshold(run_dir, m, f"the validation split of the training data ({args.get('data', exp)})", threshold)

@@ -117,6 +117,7 @@ def run_one(spec, steps, infer_n, convs, xla, precision, channels=None):
     import numpy as np
     from anomalypro.backend import tf, keras
     from anomalypro.gan import HealthyGAN, train_dataset
+    import anomalypro.inference   # attaches HealthyGAN.translate and .score
     cfg = bench_config(spec, xla, precision, channels, convs)
     rng = np.random.default_rng(0)
     n_img = 256

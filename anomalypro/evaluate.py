@@ -7,7 +7,6 @@ metrics (pixel-level metrics: `anomalypro.pixel`)."""
 from __future__ import annotations
 import numpy as np
 import pandas as pd
-from sklearn.metrics import roc_curve, confusion_matrix
 
 # %% auto #0
 __all__ = ['PAPER_PROTOCOL', 'VALIDATION_PROTOCOL', 'CXR14_FINDINGS', 'check_scores', 'patient_scores', 'roc_counts',
@@ -94,6 +93,7 @@ def auc(labels, # 0 healthy / 1 anomalous
 def roc_curve_points(labels, # 0 healthy / 1 anomalous
                      scores): # higher = more anomalous
     "(fpr, tpr, threshold) at every distinct score, highest threshold first (sklearn's `roc_curve`, no `inf` point)"
+    from sklearn.metrics import roc_curve   # on first use: scikit-learn takes most of a second to import
     fpr, tpr, thr = roc_curve(*check_scores(labels, scores), drop_intermediate=False)
     return fpr[1:], tpr[1:], thr[1:]
 
@@ -118,6 +118,7 @@ def threshold_from_validation(val_labels, # labels of a validation split (never 
 def confusion_counts(labels, # 0 healthy / 1 anomalous
                      pred): # booleans: called anomalous
     "tp, fp, tn, fn of boolean predictions, as ints (sklearn's `confusion_matrix`)"
+    from sklearn.metrics import confusion_matrix
     tn, fp, fn, tp = confusion_matrix(np.asarray(labels), np.asarray(pred, int), labels=[0, 1]).ravel().tolist()
     return dict(tp=tp, fp=fp, tn=tn, fn=fn)
 

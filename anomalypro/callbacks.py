@@ -130,7 +130,7 @@ BEST_FILES = dict(val_auc='generator-best.keras', aucp='generator-best-aucp.kera
 class CheckpointMonitor(keras.callbacks.Callback):
     "At every checkpoint: every score variant's validation AUC and AUCp into `checkpoints.csv`; the best generators"
     def __init__(self, run_dir, # the run folder
-                 val=None, # (images, labels) of the validation split, or None (no labels: AUCp only)
+                 val=None, # (images, labels[, first-half flags]) of the validation split, or None (AUCp only)
                  healthy=None, # held-aside healthy images (never trained on), for `aucp`
                  train_healthy=None, # a sample of B's training images, for `aucp_train`
                  unannotated=None, # a sample of A's images, the positives of AUCp
@@ -156,10 +156,18 @@ def score_checkpoint(self:CheckpointMonitor, step:int): # the model's iteration
     sc = lambda x: None if x is None or not len(x) else variant_scores(self.model, x, cal)[0]
     v, t = sc(None if self.val is None else self.val[0]), sc(None if self.test is None else self.test[0])
     h, b, a = sc(self.healthy), sc(self.train_healthy), sc(self.unannotated)
+    half = self.val[2] if v and len(self.val) > 2 else None
     return [dict(step=step, variant=name, val_auc=auc(self.val[1], v[name]) if v else np.nan,
+                 **({} if half is None else _half_aucs(self.val[1], v[name], half)),
                  aucp=aucp(h[name], a[name]) if h and a else np.nan,
                  aucp_train=aucp(b[name], a[name]) if b and a else np.nan,
                  test_auc_hindsight=auc(self.test[1], t[name]) if t else np.nan) for name in (v or h or a or t)]
+
+def _half_aucs(y, s, half):
+    "The validation AUC of each half (`val_auc_h1` where `half`, `val_auc_h2` elsewhere); NaN for a one-class half"
+    y, s, half = np.asarray(y), np.asarray(s), np.asarray(half, bool)
+    one = lambda m: auc(y[m], s[m]) if len(set(y[m].tolist())) == 2 else np.nan
+    return dict(val_auc_h1=one(half), val_auc_h2=one(~half))
 
 @patch
 def on_epoch_end(self:CheckpointMonitor, epoch, logs=None):

@@ -160,6 +160,8 @@ def _reproduce_args(sub):
                    'CONFIG="{iterations: 500}"')
     r.add_argument('--strategy', choices=[s for s in CHOICES['strategy'] if s != 'multiworker'],
                    help="tf.distribute strategy of the trainings (default: the parameters' own, auto)")
+    r.add_argument('--seeds', nargs='+', type=int, metavar='N', help='run each experiment once per seed (run folders '
+                   'RUNS/<experiment>/<params>/seed<N>) and write the table over seeds, RUNS/results-<params>-seeds.md')
     r.add_argument('--quiet', action='store_true', help="do not stream the notebooks' output")
     r.add_argument('--list', action='store_true', help='list the experiments, their parameter sets and whether their '
                    'data was found; run nothing')
@@ -286,9 +288,10 @@ def cmd_reproduce(args):
     if not args.quiet: _stream_logs()
     dirs = _kv(args.data_dir, '--data-dir', parse=False, form='EXPERIMENT=DIR')
     try: res = reproduce(args.experiments, args.params, args.data_root, dirs, args.runs, args.notebooks, args.publish,
-                         _kv(args.set), strategy=args.strategy)
+                         _kv(args.set), strategy=args.strategy, seeds=getattr(args, 'seeds', None))
     except FileNotFoundError as e: print(f"error: {e}", file=sys.stderr); return 1
-    if res['table'] is not None:
+    if res['table'] is not None and getattr(args, 'seeds', None): _print_seeds(args, res)
+    elif res['table'] is not None:
         from anomalypro.results import results_markdown
         print('\n' + results_markdown(res['table'], args.params, res['skipped'], res['failed']))
         pub = f" and {Path(args.publish)/f'results-{args.params}.md'}" if args.publish and res['ok'] else ''
@@ -297,6 +300,15 @@ def cmd_reproduce(args):
             print(f"{exp}: run folder {rd} (notebook.ipynb, metrics.json, scores.csv, figures/)")
     print(f"{len(res['ok'])} ran, {len(res['skipped'])} skipped (no data), {len(res['failed'])} failed")
     return 1 if res['failed'] else 0
+
+# %% ../nbs/09_cli.ipynb #55e668fa
+def _print_seeds(args, res):
+    "Print the table over seeds of a `reproduce --seeds` call, and where it and the run folders are"
+    from anomalypro.results import seeds_markdown
+    print('\n' + seeds_markdown(res['table'], args.params, res['skipped'], res['failed']))
+    pub = f" and {Path(args.publish)/f'results-{args.params}-seeds.md'}" if args.publish and res['ok'] else ''
+    print(f"results over seeds: {Path(args.runs)/f'results-{args.params}-seeds.md'}" + pub)
+    for key, rd in res['ok'].items(): print(f"{key}: run folder {rd}")
 
 # %% ../nbs/09_cli.ipynb #237d6d7c
 COMMANDS = dict(reproduce=cmd_reproduce, train=cmd_train, score=cmd_score, evaluate=cmd_evaluate, export=cmd_export)

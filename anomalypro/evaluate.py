@@ -9,10 +9,11 @@ import numpy as np
 import pandas as pd
 
 # %% auto #0
-__all__ = ['PAPER_PROTOCOL', 'VALIDATION_PROTOCOL', 'CXR14_FINDINGS', 'check_scores', 'patient_scores', 'roc_counts',
-           'auc_from_counts', 'auc', 'roc_curve_points', 'threshold_paper', 'threshold_from_validation',
-           'confusion_counts', 'metrics_at', 'resample_indices', 'bootstrap_ci', 'resample_counts',
-           'bootstrap_ci_counts', 'fmt_ci', 'threshold_protocol', 'evaluate_scores', 'metrics_frame', 'per_finding_auc']
+__all__ = ['PAPER_PROTOCOL', 'VALIDATION_PROTOCOL', 'SPECIFICITY_PROTOCOL', 'CXR14_FINDINGS', 'check_scores', 'patient_scores',
+           'roc_counts', 'auc_from_counts', 'auc', 'roc_curve_points', 'threshold_paper', 'threshold_from_validation',
+           'threshold_at_specificity', 'confusion_counts', 'metrics_at', 'resample_indices', 'bootstrap_ci',
+           'resample_counts', 'bootstrap_ci_counts', 'fmt_ci', 'threshold_protocol', 'evaluate_scores', 'metrics_frame',
+           'per_finding_auc']
 
 # %% ../nbs/02_evaluate.ipynb #4a5b6c7d
 def _labels01(y, both:bool):
@@ -113,6 +114,16 @@ def threshold_from_validation(val_labels, # labels of a validation split (never 
                               val_scores): # scores of the validation split
     "The honest protocol: the sensitivity = specificity threshold chosen on validation, to apply to test"
     return threshold_paper(*check_scores(val_labels, val_scores, what='validation scores'))
+
+# %% ../nbs/02_evaluate.ipynb #8a1f0c02
+def threshold_at_specificity(healthy_scores, # scores of healthy validation images (never the test set)
+                             specificity:float=0.95): # the fraction of them called healthy
+    "The lowest threshold calling at most `1 - specificity` of `healthy_scores` anomalous (`score >= threshold`)"
+    if not 0 < specificity <= 1: raise ValueError(f"specificity must be in (0, 1], got {specificity!r}")
+    _, h = check_scores(np.zeros(len(np.ravel(healthy_scores)), int), np.ravel(healthy_scores), both=False,
+                        what='healthy scores')
+    k = int(np.floor((1 - specificity) * len(h) + 1e-9))   # healthy images allowed above the threshold
+    return float(np.nextafter(np.sort(h)[::-1][k], np.inf)) if k < len(h) else float(h.min())
 
 # %% ../nbs/02_evaluate.ipynb #b2c11155
 def confusion_counts(labels, # 0 healthy / 1 anomalous
@@ -268,6 +279,8 @@ def threshold_protocol(labels, # 0 healthy / 1 anomalous
 # %% ../nbs/02_evaluate.ipynb #1a2b3c4e
 PAPER_PROTOCOL = 'threshold where sensitivity = specificity, chosen on the test set itself (as the paper; optimistic)'
 VALIDATION_PROTOCOL = 'threshold where sensitivity = specificity, chosen on the validation split, applied to test'
+SPECIFICITY_PROTOCOL = ('threshold at {:.0%} specificity on the healthy validation images (a fixed false-positive '
+                        'rate), applied to test')
 
 def _class_counts(y): return dict(total=len(y), healthy=int((y == 0).sum()), anomalous=int(y.sum()))
 
@@ -282,8 +295,9 @@ def evaluate_scores(test_labels, # 0 healthy / 1 anomalous
                     val_scores=None, # validation scores, for the honest protocol
                     seed:int=0, # seeds the bootstrap
                     n_boot:int=1000, # bootstrap replicates (0: no intervals)
-                    level:float=0.95): # coverage of the intervals
-    "AUC and both threshold protocols, with bootstrap intervals, as a JSON-serialisable dict"
+                    level:float=0.95, # coverage of the intervals
+                    specificity:float=0.95): # the specificity protocol's target on healthy validation images
+    "AUC and the threshold protocols (paper, validation, fixed specificity), with bootstrap intervals, as a dict"
     y, s = check_scores(test_labels, test_scores, what='test scores')
     if (val_labels is None) != (val_scores is None): raise ValueError("give both val_labels and val_scores, or neither")
     ci = bootstrap_ci_counts(y, s, _auc_and_paper, n=n_boot, seed=seed, level=level) if n_boot else {}
@@ -293,6 +307,9 @@ def evaluate_scores(test_labels, # 0 healthy / 1 anomalous
         vy, _ = check_scores(val_labels, val_scores, what='validation scores')
         res['validation_protocol'] = threshold_protocol(y, s, threshold_from_validation(val_labels, val_scores),
             VALIDATION_PROTOCOL, n_boot, seed, level, n_validation=_class_counts(vy))
+        t_spec = threshold_at_specificity(np.asarray(val_scores, float)[vy == 0], specificity)
+        res['specificity_protocol'] = threshold_protocol(y, s, t_spec, SPECIFICITY_PROTOCOL.format(specificity), n_boot,
+            seed, level, n_validation=_class_counts(vy), target_specificity=float(specificity))
     res['bootstrap'] = dict(n=int(n_boot), seed=int(seed), level=float(level), method='percentile, stratified by class')
     return res
 
@@ -300,7 +317,7 @@ def evaluate_scores(test_labels, # 0 healthy / 1 anomalous
 def metrics_frame(result:dict): # the output of `evaluate_scores`
     "One row per (protocol, metric): value, ci_low, ci_high"
     rows = [dict(protocol='threshold-free', metric='auc', **result['auc'])]
-    for p in ('paper_protocol', 'validation_protocol'):
+    for p in ('paper_protocol', 'validation_protocol', 'specificity_protocol'):
         if p not in result: continue
         rows.append(dict(protocol=p, metric='threshold', value=result[p]['threshold'], ci_low=None, ci_high=None))
         rows += [dict(protocol=p, metric=k, **v) for k, v in result[p].items() if isinstance(v, dict) and 'value' in v]

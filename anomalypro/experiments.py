@@ -16,7 +16,7 @@ from .registry import ExperimentData, EXPERIMENTS, experiment
 from . import evaluate as ev, plots
 from .pixel import pixel_auroc, best_dice
 from .scores import (map_scores, aggregate_patients, choose_on_validation, select_checkpoint, SELECTORS,
-                               PATIENT_AGGREGATIONS, MapCalibration)
+                               PATIENT_AGGREGATIONS, MapCalibration, SCORE_VARIANTS, nested_selection)
 from .gan import HealthyGAN
 from .inference import variant_scores, fit_calibration
 from .checkpoints import run_train_seconds, save_model_atomic
@@ -26,6 +26,15 @@ from .baselines import mean_intensity, PixelStats, train_autoencoder, autoencode
 
 # %% auto #0
 __all__ = ['monitor_sets', 'run_baselines', 'run_experiment']
+
+# %% ../nbs/07_experiments.ipynb #5967a120
+def _halves(frame, seed):
+    "Two halves of a labelled split, by subject, each subject's label (its highest) alternating: True = the first"
+    vid = (frame['subject'] if 'subject' in frame else pd.Series(range(len(frame)), index=frame.index)).astype(str)
+    lab = frame['label'].groupby(vid.to_numpy()).max()
+    rng, first = np.random.default_rng([seed, 11]), []
+    for c in sorted(lab.unique()): first += list(rng.permutation(lab.index[lab == c].to_numpy())[::2])
+    return np.isin(vid.to_numpy(), first)
 
 # %% ../nbs/07_experiments.ipynb #5967a121
 def monitor_sets(data:ExperimentData, # the experiment's data
@@ -44,7 +53,8 @@ def monitor_sets(data:ExperimentData, # the experiment's data
     pick = lambda n: np.sort(rng.permutation(n)[:max_aucp])
     order = rng.permutation(len(xb_train))   # B's training images: the calibration's, then AUCp's, never the same ones
     n_cal = min(max_calibrate, len(order) // 2) if len(order) >= 4 else 0
-    kw = dict(val=(xv, fv['label'].to_numpy()), healthy=xb[is_held] if is_held.any() else None,
+    half = _halves(fv, seed)
+    kw = dict(val=(xv, fv['label'].to_numpy(), half), healthy=xb[is_held] if is_held.any() else None,
               train_healthy=xb_train[np.sort(order[n_cal:][:max_aucp])], unannotated=xa[pick(len(xa))],
               test=(xt, ft['label'].to_numpy()), calibrate=xb_train[np.sort(order[:n_cal])] if n_cal else None)
     return fb[~is_held].reset_index(drop=True), xb_train, xa, kw
@@ -148,9 +158,9 @@ def _train(data, cfg, run_dir, holdout, progress):
     return gan, sets, before + time.perf_counter() - t0
 
 # %% ../nbs/07_experiments.ipynb #02f58780
-def _pick(table, selector):
+def _pick(table, selector, variants=None):
     "The selector's row as plain values, or None when the table has nothing to select by (e.g. no held-aside images)"
-    try: row = select_checkpoint(table, selector)
+    try: row = select_checkpoint(table, selector, variants=None if selector == 'hindsight' else variants)
     except ValueError: return None
     return {k: (None if pd.isna(v) else (int(v) if k == 'step' else v if k == 'variant' else float(v)))
             for k, v in row.items()}
@@ -167,11 +177,11 @@ def _load_chosen(gan, run_dir, select, picks, say, n_vt):
     gan.generator.set_weights(keras.saving.load_model(best, safe_mode=True, compile=False).get_weights())
 
 # %% ../nbs/07_experiments.ipynb #5ec3af60
-def _score_chosen(gan, run_dir, select, mon, xv, xt, say, n_vt):
+def _score_chosen(gan, run_dir, select, mon, xv, xt, say, n_vt, variants=None):
     "(selector picks, the last generator's and the chosen generator's variant scores of validation and test)"
     cal = fit_calibration(gan, mon['calibrate'])
     last = variant_scores(gan, xv, cal), variant_scores(gan, xt, cal)   # reused when the last one is evaluated
-    picks = {k: _pick(pd.read_csv(run_dir/'checkpoints.csv'), k) for k in SELECTORS + ('hindsight',)}
+    picks = {k: _pick(pd.read_csv(run_dir/'checkpoints.csv'), k, variants) for k in SELECTORS + ('hindsight',)}
     _load_chosen(gan, run_dir, select, picks, say, n_vt)
     if select != 'last': cal = fit_calibration(gan, mon['calibrate'])
     chosen = last if select == 'last' else (variant_scores(gan, xv, cal), variant_scores(gan, xt, cal))
@@ -179,9 +189,13 @@ def _score_chosen(gan, run_dir, select, mon, xv, xt, say, n_vt):
     return picks, last, chosen
 
 # %% ../nbs/07_experiments.ipynb #51a70962
-def _choose(fv, ft, cv, ct, select, picks, data, seed, n_boot):
-    "The chosen variant's result (and the patient aggregation's), choices on validation"
-    if not select.startswith('aucp'): return _evaluate_candidates(fv, ft, cv, ct, data.patient_level, seed, n_boot)
+def _choose(fv, ft, cv, ct, select, picks, data, seed, n_boot, variants=None):
+    "The chosen variant's result (and the patient aggregation's), choices on validation among `variants` (None: all)"
+    if not select.startswith('aucp'):
+        res = _evaluate_candidates(fv, ft, {k: s for k, s in cv.items() if variants is None or k in variants}, ct,
+                                   data.patient_level, seed, n_boot)
+        res['val_auc'] = {k: ev.auc(fv['label'].to_numpy(), s) for k, s in cv.items()}   # every variant's, reported
+        return res
     v = picks[select]['variant']   # label-free: the variant with the best AUCp at the chosen checkpoint
     res = _evaluate_candidates(fv, ft, {v: cv[v]}, ct, data.patient_level, seed, n_boot)
     res['val_auc'] = {k: ev.auc(fv['label'].to_numpy(), s) for k, s in cv.items()}
@@ -211,7 +225,7 @@ def _per_finding(run_dir, ft, scores, seed, n_boot):
                        seed=seed).to_csv(run_dir/'per_finding_auc.csv', index=False)
 
 # %% ../nbs/07_experiments.ipynb #108da1de
-def _metrics(data, cfg, select, picks, res, sets, cv, ct, fv, ft, last_t, n_boot, train_s):
+def _metrics(data, cfg, select, picks, res, sets, cv, ct, fv, ft, last_t, n_boot, train_s, table=None, variants=None):
     "The run's `metrics.json` content (before the baselines and the pixel level)"
     mon, yv, yt, v = sets[3], fv['label'].to_numpy(), ft['label'].to_numpy(), res['score']
     cal_n = 0 if mon['calibrate'] is None else len(mon['calibrate'])
@@ -226,7 +240,22 @@ def _metrics(data, cfg, select, picks, res, sets, cv, ct, fv, ft, last_t, n_boot
                 variants={k: dict(val_auc=float(res['val_auc'][k]), test_auc=ev.auc(yt, ct[k])) for k in cv},
                 selectors=picks, selectors_note='test_auc_hindsight is recorded for every checkpoint; the hindsight '
                 'row is the best of them, never used to choose', image_last_checkpoint_auc=ev.auc(yt, last_t),
-                train_seconds=train_s)
+                selection=_selection(table, picks, select, variants, res['image']['auc']['value']),
+                threshold_transfer=_transfer(res['image'], yv, cv[v]), train_seconds=train_s)
+
+def _transfer(img, yv, sv):
+    "Each validation-chosen threshold's specificity on validation and on test: does it transfer?"
+    return {p: dict(validation=ev.metrics_at(yv, sv, img[p]['threshold'])['specificity'],
+                    test=img[p]['specificity']['value']) for p in ('validation_protocol', 'specificity_protocol')}
+
+def _selection(table, picks, select, variants, chosen_auc):
+    "How the run chose (selector, candidate variants), what the choice cost on test, and the nested-validation check"
+    hind = (picks.get('hindsight') or {}).get('test_auc_hindsight')
+    out = dict(selector=select, variants='all' if variants is None else list(variants), test_auc=chosen_auc,
+               hindsight_test_auc=hind, regret=None if hind is None else hind - chosen_auc)
+    try: out['nested'] = nested_selection(table).to_dict(orient='records') if table is not None else None
+    except ValueError: out['nested'] = None   # a table without validation halves (a run written before them)
+    return out
 
 # %% ../nbs/07_experiments.ipynb #cd0b0f50
 def _draw(run_dir, name, m, yt, st, xt, out_t, mask_t, patient, n_boot, seed):
@@ -262,11 +291,14 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
                    baselines:bool=True, # also run the baselines on the same split
                    ae_seconds:float=None, # the autoencoder baseline's budget (None: the GAN's training wall time)
                    holdout:float=0.1, # fraction of B's subjects held aside for AUCp (not trained on)
+                   variants=None, # the score variants the checkpoint and score are chosen among (None: all)
                    log=print): # where the lines saying which phase comes next go (only with `progress`)
     "Train, score, evaluate and draw one experiment into `run_dir`; returns the metrics dict"
     say = functools.partial(_phase, log if progress else None)
     select = 'val_auc' if select == 'best_val' else select
     if select not in SELECTORS: raise ConfigError(f"select must be one of {', '.join(SELECTORS)}, got {select!r}")
+    if variants is not None and (not variants or set(variants) - set(SCORE_VARIANTS)):
+        raise ConfigError(f"variants must be a non-empty list of {', '.join(SCORE_VARIANTS)}, got {variants!r}")
     run_dir = Path(run_dir); (run_dir/'figures').mkdir(parents=True, exist_ok=True)
     if data.images.shape[1:] != (cfg.image_size, cfg.image_size, cfg.channels):
         raise ConfigError(f"images are {data.images.shape[1:]}, the configuration expects "
@@ -278,14 +310,15 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
     say(f"trained in {train_s:,.0f} s; still to come: scoring, the bootstrap, "
         + (f"the baselines (the autoencoder trains {ae_s:,.0f} s), " if baselines else '') + "figures")
     say(f"scoring the last generator on {n_vt}" + (f" (map calibration on {n_cal:,} of B's images)" if n_cal else ''))
-    picks, last, chosen = _score_chosen(gan, run_dir, select, mon, xv, xt, say, n_vt)
+    picks, last, chosen = _score_chosen(gan, run_dir, select, mon, xv, xt, say, n_vt, variants)
     (cv, _, _, _), (ct, maps_t, mask_t, out_t) = chosen
     reports = experiment(data.name).reports if data.name in EXPERIMENTS else ()
     if n_boot: say(f"bootstrap: {n_boot:,} replicates of each test metric's 95% interval"
                    + (', also per finding' if 'per_finding' in reports else ''))
-    res = _choose(fv, ft, cv, ct, select, picks, data, cfg.seed, n_boot)
+    res = _choose(fv, ft, cv, ct, select, picks, data, cfg.seed, n_boot, variants)
     _scores_csv(run_dir, fv, ft, cv, ct, res['score'], last)
-    m = _metrics(data, cfg, select, picks, res, sets, cv, ct, fv, ft, last[1][0]['paper'], n_boot, train_s)
+    m = _metrics(data, cfg, select, picks, res, sets, cv, ct, fv, ft, last[1][0]['paper'], n_boot, train_s,
+                 pd.read_csv(run_dir/'checkpoints.csv'), variants)
     if data.patient_level: _patient_metrics(m, run_dir, fv, ft, cv, ct, res, cfg.seed, n_boot)
     if 'per_finding' in reports: _per_finding(run_dir, ft, ct[res['score']], cfg.seed, n_boot)
     if (px := _pixel(mt, maps_t, cfg.seed)) is not None: m['pixel'] = px

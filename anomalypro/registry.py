@@ -271,6 +271,7 @@ class ExperimentParams:
     MAX_PER_SET:int=None    # at most this many images per set (quick runs)
     N_BOOT:int=1000         # bootstrap replicates of the 95% intervals
     SELECT:str='val_auc'    # the checkpoint evaluated: 'val_auc', 'aucp', 'aucp_train' or 'last'
+    VARIANTS:list=None      # the score variants the checkpoint and score are chosen among (None: all)
     BASELINES:bool=True     # also run the baselines (mean intensity, pixel z-score, autoencoder) on the same split
     AE_SECONDS:float=None   # the autoencoder baseline's budget, seconds (None: the GAN's training wall time)
     CACHE_DIR:str=None      # decoded-image cache; None: $ANOMALYPRO_CACHE or ~/.cache/anomalypro

@@ -7,8 +7,10 @@ write the results table: what `anomalypro reproduce` does."""
 from __future__ import annotations
 import time
 from pathlib import Path
+import pandas as pd
 from .registry import EXPERIMENTS, experiment_data_dir, data_missing, read_params
-from .results import results_table, selectors_table, results_markdown, publish_results
+from .results import (results_table, selectors_table, results_markdown, publish_results, seeds_table,
+                                seeds_markdown, publish_seeds)
 
 # %% auto #0
 __all__ = ['find_notebooks', 'default_experiments', 'notebook_of', 'list_experiments', 'load_params', 'reproduce']
@@ -78,8 +80,9 @@ def _run_params(nbdir, exp, params, d, run_dir, overrides, strategy, publish):
     return p
 
 # %% ../nbs/07c_reproduce.ipynb #842eb9f9
-def _write_results(runs, params, ok, skipped, failed, publish):
+def _write_results(runs, params, ok, skipped, failed, publish, seeds=None):
     "Write (and publish) the tables of every finished run of `params` in `runs`; returns the results table or None"
+    if seeds: return _write_seeds(runs, params, ok, skipped, failed, publish, seeds)
     # the table covers every finished run of this parameter set in `runs` (earlier calls included), in a fixed order
     done = {e: runs/e/params for e in EXPERIMENTS if e not in failed and (runs/e/params/'metrics.json').exists()}
     table = results_table(done) if done else None
@@ -92,6 +95,38 @@ def _write_results(runs, params, ok, skipped, failed, publish):
         if publish and ran: publish_results(publish, params, table, sel, ran, skipped, failed)
     return table
 
+# %% ../nbs/07c_reproduce.ipynb #285b63d4
+def _write_seeds(runs, params, ok, skipped, failed, publish, seeds):
+    "Write (and publish) the tables over `seeds` of every finished run of `params`; returns that table or None"
+    folder = lambda e, s: runs/e/params/f'seed{s}'
+    done = {e: {s: folder(e, s) for s in seeds if (folder(e, s)/'metrics.json').exists()} for e in EXPERIMENTS}
+    done = {e: d for e, d in done.items() if d}
+    if not done: return None
+    table = seeds_table(done)
+    per_seed = pd.concat([results_table({e: rd}).assign(seed=s) for e, d in done.items() for s, rd in d.items()])
+    table.to_csv(runs/f'results-{params}-seeds.csv', index=False)
+    per_seed.to_csv(runs/f'results-{params}-per-seed.csv', index=False)
+    (runs/f'results-{params}-seeds.md').write_text(seeds_markdown(table, params, skipped, failed))
+    ran = [e for e in done if any(k.split('/')[0] == e for k in ok)]
+    if publish and ran: publish_seeds(publish, params, table, ran)
+    return table
+
+# %% ../nbs/07c_reproduce.ipynb #4e14be52
+def _run_one(pm, nbdir, exp, key, params, d, run_dir, overrides, strategy, publish, exact_publish, ok, failed, log):
+    "Run the notebook of `exp` into `run_dir`; record it under `key` in `ok` or `failed`"
+    run_dir.mkdir(parents=True, exist_ok=True)
+    p = _run_params(nbdir, exp, params, d, run_dir, overrides, strategy, None if exact_publish else publish)
+    if exact_publish and publish: p['PUBLISH_DIR'] = str(publish)
+    log(f"[run ] {key} ({params}) -> {run_dir}/notebook.ipynb")
+    t = time.time()
+    try:
+        pm.execute_notebook(str(notebook_of(nbdir, exp)), str(run_dir/'notebook.ipynb'), parameters=p,
+                            progress_bar=False, log_output=True, kernel_name='python3', cwd=str(Path.cwd()))
+        ok[key] = run_dir; log(f"[done] {key} in {time.time() - t:.0f} s")
+    except Exception as e:  # papermill keeps the partly executed notebook, with the error, in the run folder
+        failed[key] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
+        log(f"[FAIL] {key} after {time.time() - t:.0f} s: {failed[key]} (see {run_dir}/notebook.ipynb)")
+
 # %% ../nbs/07c_reproduce.ipynb #4e14be53
 def reproduce(experiments=None, # experiment names (default: `default_experiments()`)
               params:str='cpu', # parameter set: quick, cpu or paper
@@ -103,6 +138,8 @@ def reproduce(experiments=None, # experiment names (default: `default_experiment
               overrides:dict=None, # extra notebook parameters for every experiment
               strategy:str=None, # tf.distribute strategy of every training ('auto', 'mirrored', 'none'; default:
                                  # the parameters')
+              seeds=None, # run each experiment once per seed, into `runs/<experiment>/<params>/seed<N>`, and write
+                          # the table over seeds; None: once, at the parameters' SEED, into `runs/<experiment>/<params>`
               log=print): # where progress messages go
     "Run experiment notebooks with papermill; returns dict(ok=..., skipped=..., failed=..., table=DataFrame or None)"
     import papermill as pm
@@ -117,16 +154,11 @@ def reproduce(experiments=None, # experiment names (default: `default_experiment
         d = (data_dirs or {}).get(exp) or experiment_data_dir(exp, data_root)
         why = data_missing(exp, d)
         if why: skipped[exp] = why; log(f"[skip] {why}"); continue
-        run_dir = runs/exp/params
-        run_dir.mkdir(parents=True, exist_ok=True)
-        p = _run_params(nbdir, exp, params, d, run_dir, overrides, strategy, publish)
-        log(f"[run ] {exp} ({params}) -> {run_dir}/notebook.ipynb")
-        t = time.time()
-        try:
-            pm.execute_notebook(str(notebook_of(nbdir, exp)), str(run_dir/'notebook.ipynb'), parameters=p,
-                                progress_bar=False, log_output=True, kernel_name='python3', cwd=str(Path.cwd()))
-            ok[exp] = run_dir; log(f"[done] {exp} in {time.time() - t:.0f} s")
-        except Exception as e:  # papermill keeps the partly executed notebook, with the error, in the run folder
-            failed[exp] = f"{type(e).__name__}: {str(e).strip().splitlines()[-1] if str(e).strip() else ''}"
-            log(f"[FAIL] {exp} after {time.time() - t:.0f} s: {failed[exp]} (see {run_dir}/notebook.ipynb)")
-    return dict(ok=ok, skipped=skipped, failed=failed, table=_write_results(runs, params, ok, skipped, failed, publish))
+        for seed in seeds or [None]:
+            key = exp if seed is None else f'{exp}/seed{seed}'
+            run_dir = runs/exp/params if seed is None else runs/exp/params/f'seed{seed}'
+            pub = publish if seed is None or not publish else Path(publish)/exp/f'seed{seed}'
+            _run_one(pm, nbdir, exp, key, params, d, run_dir, {**(overrides or {}), **({} if seed is None else
+                     {'SEED': seed})}, strategy, pub, seed is not None, ok, failed, log)
+    return dict(ok=ok, skipped=skipped, failed=failed,
+                table=_write_results(runs, params, ok, skipped, failed, publish, seeds))

@@ -7,13 +7,14 @@ into `figures/` without touching the other experiments' rows."""
 from __future__ import annotations
 import io, json
 from pathlib import Path
+import numpy as np
 import pandas as pd
 from .registry import EXPERIMENTS
 from . import evaluate as ev
 
 # %% auto #0
 __all__ = ['paper_numbers', 'compare_to_paper', 'results_table', 'selectors_table', 'md_table', 'results_markdown',
-           'merge_published', 'publish_results']
+           'merge_published', 'publish_results', 'seed_values', 'seeds_table', 'seeds_markdown', 'publish_seeds']
 
 # %% ../nbs/07b_results.ipynb #3d297376
 def paper_numbers():
@@ -38,6 +39,8 @@ def _row(exp, level, method, rd, r, pixel=None):
     for k in ('precision', 'recall', 'specificity', 'accuracy', 'f1'):
         row[f'{k} (paper protocol)'] = ev.fmt_ci(pp[k])
         if vp: row[f'{k} (validation protocol)'] = ev.fmt_ci(vp[k])
+    for k in ('recall', 'specificity') if 'specificity_protocol' in r else ():
+        row[f"{k} (specificity protocol)"] = ev.fmt_ci(r['specificity_protocol'][k])
     if pixel and level == 'image':
         row['pixel auroc'] = f"{pixel['auroc']:.3f}"; row['pixel best dice'] = f"{pixel['best_dice_dice']:.3f}"
     return row
@@ -173,3 +176,67 @@ def publish_results(publish, # the publish folder, e.g. 'figures'
     why = lambda d: {k: v for k, v in (d or {}).items() if k not in set(res['experiment'])}
     (pub/f'results-{params}.md').write_text(results_markdown(typed(res), params, why(skipped), why(failed), typed(sel)))
     return res, sel
+
+# %% ../nbs/07b_results.ipynb #5eed0002
+def seed_values(m:dict): # one run's metrics.json
+    "{(level, method, metric): value} of one run: the numbers a table over seeds averages"
+    out, base = {}, m.get('baselines') or {}
+    for level in ('image', 'patient'):
+        if level not in m: continue
+        out[level, 'HealthyGAN', 'auc'] = m[level]['auc']['value']
+        if f'{level}_paper_score' in m:
+            out[level, "HealthyGAN, paper's score", 'auc'] = m[f'{level}_paper_score']['auc']['value']
+        out.update({(level, f'baseline: {k}', 'auc'): b[level]['auc']['value'] for k, b in base.items() if level in b})
+    if m.get('pixel'): out['pixel', 'HealthyGAN', 'auroc'] = m['pixel']['auroc']
+    out.update({('pixel', f'baseline: {k}', 'auroc'): b['pixel']['auroc'] for k, b in base.items() if b.get('pixel')})
+    if (m.get('selection') or {}).get('regret') is not None:
+        out['image', 'HealthyGAN', 'selection regret (hindsight - chosen)'] = m['selection']['regret']
+    for p, d in (m.get('threshold_transfer') or {}).items():
+        for split in ('validation', 'test'):
+            out['image', 'HealthyGAN', f"specificity on {split}, {p.replace('_', ' ')}"] = d[split]
+    return out
+
+# %% ../nbs/07b_results.ipynb #5eed0004
+def seeds_table(runs:dict, # experiment -> {seed: run folder with a metrics.json}
+                ) -> pd.DataFrame:
+    "Per experiment, level, method and metric: mean and standard deviation over seeds, and each seed's value"
+    rows = []
+    for exp, by_seed in runs.items():
+        vals = {s: seed_values(json.loads((Path(rd)/'metrics.json').read_text())) for s, rd in sorted(by_seed.items())}
+        keys = list(dict.fromkeys(k for v in vals.values() for k in v))
+        for level, method, metric in keys:
+            got = {s: v[level, method, metric] for s, v in vals.items() if (level, method, metric) in v}
+            a = np.array(list(got.values()), float)
+            rows.append(dict(experiment=exp, level=level, method=method, metric=metric, mean=a.mean(),
+                             sd=a.std(ddof=1) if len(a) > 1 else np.nan, n_seeds=len(a),
+                             seeds=' '.join(map(str, got)), per_seed=' '.join(f'{x:.3f}' for x in a)))
+    return pd.DataFrame(rows)
+
+# %% ../nbs/07b_results.ipynb #5eed0006
+def seeds_markdown(table, # `seeds_table` of the runs
+                   params:str, # the parameter set, named in the title
+                   skipped:dict=None, # experiment -> why it was skipped
+                   failed:dict=None): # experiment -> why it failed
+    "The table over seeds as Markdown: mean +- sd, each seed's value"
+    notes = ''.join(f'- skipped: {v}\n' for v in (skipped or {}).values()) + ''.join(
+        f'- FAILED {k}: {v}\n' for k, v in (failed or {}).items())
+    t = table.assign(value=[f"{m:.3f} +- {s:.3f}" if s == s else f"{m:.3f}"   # s != s: NaN, one seed
+                            for m, s in zip(table['mean'], table['sd'])])
+    return (f"# Results over seeds, parameter set `{params}`\n\nMean +- standard deviation over the seeds (each seed "
+            "trains, splits and bootstraps anew), each seed's value beside. Choices (checkpoint, score variant, "
+            "thresholds) are made on validation in every run; *selection regret* is the best test AUC of any "
+            "checkpoint and variant minus the chosen one's (reported, never used).\n\n"
+            f"{md_table(t[['experiment', 'level', 'method', 'metric', 'value', 'per_seed', 'seeds']])}\n{notes}")
+
+# %% ../nbs/07b_results.ipynb #5eed0008
+def publish_seeds(publish, # the publish folder, e.g. 'figures'
+                  params:str, # the parameter set: names `results-<params>-seeds.{csv,md}`
+                  table, # `seeds_table` of the runs
+                  ran): # experiments that ran: their published rows are replaced
+    "Merge the experiments that `ran` into `publish`'s table over seeds and rewrite its Markdown; returns the table"
+    pub = Path(publish); pub.mkdir(parents=True, exist_ok=True)
+    res = merge_published(table, pub/f'results-{params}-seeds.csv', ran)
+    res.to_csv(pub/f'results-{params}-seeds.csv', index=False)
+    md = seeds_markdown(pd.read_csv(pub/f'results-{params}-seeds.csv'), params)   # numbers again, from the CSV
+    (pub/f'results-{params}-seeds.md').write_text(md)
+    return res

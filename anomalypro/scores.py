@@ -14,8 +14,9 @@ from fastcore.basics import patch
 from .evaluate import auc, patient_scores
 
 # %% auto #0
-__all__ = ['SCORE_VARIANTS', 'CALIBRATED_VARIANTS', 'PATIENT_AGGREGATIONS', 'SELECTORS', 'foreground', 'map_scores',
-           'MapCalibration', 'aucp', 'aggregate_patients', 'choose_on_validation', 'select_checkpoint']
+__all__ = ['SCORE_VARIANTS', 'CALIBRATED_VARIANTS', 'PATIENT_AGGREGATIONS', 'SELECTORS', 'SELECTION_RULES', 'foreground',
+           'map_scores', 'MapCalibration', 'aucp', 'aggregate_patients', 'choose_on_validation', 'select_checkpoint',
+           'nested_selection']
 
 # %% ../nbs/02a_scores.ipynb #e939d80b
 def foreground(images, # N x S x S x C (or N x S x S) model inputs in [-1, 1]
@@ -157,20 +158,47 @@ def choose_on_validation(val_labels, # validation labels, 0 healthy / 1 anomalou
 SELECTORS = ('val_auc', 'aucp', 'aucp_train', 'last')
 
 def select_checkpoint(table:pd.DataFrame, # checkpoints.csv: step, variant, the selectors' columns
-                      selector:str='val_auc'): # one of `SELECTORS`, or 'hindsight' (reporting only)
+                      selector:str='val_auc', # one of `SELECTORS`, or 'hindsight' (reporting only)
+                      by:str='val_auc', # the validation column `val_auc` and `last` choose by (e.g. one half's)
+                      variants=None): # the candidate score variants (None: every variant in the table)
     "The chosen row (step, variant, ...) of a checkpoint table as a dict"
     if selector not in SELECTORS + ('hindsight',):
         raise ValueError(f"selector must be one of {', '.join(SELECTORS)} (or 'hindsight' for reporting), "
                          f"got {selector!r}")
     t = table.reset_index(drop=True)
+    if variants is not None:
+        t = t[t['variant'].isin(variants)]
+        if t.empty: raise ValueError(f"checkpoint table has none of the variants {list(variants)}")
     order = {v: i for i, v in enumerate(SCORE_VARIANTS)}
     t = t.assign(_v=t['variant'].map(lambda v: order.get(v, len(order))))
     if selector == 'last':
         t = t[t['step'] == t['step'].max()]
-        col = 'val_auc' if 'val_auc' in t and t['val_auc'].notna().any() else None
-        if col is None: return {k: v for k, v in t[t['variant'] == 'paper'].iloc[0].items() if k != '_v'}
-    else: col = 'test_auc_hindsight' if selector == 'hindsight' else selector
+        col = by if by in t and t[by].notna().any() else None
+        if col is None: return {k: v for k, v in t.sort_values('_v', kind='stable').iloc[0].items() if k != '_v'}
+    else: col = 'test_auc_hindsight' if selector == 'hindsight' else by if selector == 'val_auc' else selector
     if col not in t or t[col].isna().all(): raise ValueError(f"checkpoint table has no {col!r} values to select by")
     t = t[t[col].notna()].sort_values(['step', '_v'], kind='stable')
     row = t.iloc[int(np.argmax(t[col].to_numpy()))]
     return {k: v for k, v in row.items() if k != '_v'}
+
+# %% ../nbs/02a_scores.ipynb #5e1ec702
+SELECTION_RULES = dict(   # rule -> (selector, candidate score variants; None: all)
+    val_auc=('val_auc', None), val_auc_paper=('val_auc', ('paper',)),
+    val_auc_calibrated=('val_auc', CALIBRATED_VARIANTS),
+    last=('last', None), last_paper=('last', ('paper',)), last_calibrated=('last', CALIBRATED_VARIANTS))
+
+def nested_selection(table:pd.DataFrame, # checkpoints.csv with `val_auc_h1` and `val_auc_h2` (and the test column)
+                     rules:dict=None): # rule -> (selector, variants); None: `SELECTION_RULES`
+    "One row per rule: its held-out AUC (chosen on one validation half, measured on the other), its whole-split pick"
+    halves = (('val_auc_h1', 'val_auc_h2'), ('val_auc_h2', 'val_auc_h1'))
+    if not {'val_auc_h1', 'val_auc_h2'} <= set(table) or table[['val_auc_h1', 'val_auc_h2']].isna().all().any():
+        raise ValueError("checkpoint table has no validation halves (val_auc_h1, val_auc_h2) to nest the choice in")
+    hind = table['test_auc_hindsight'].max() if 'test_auc_hindsight' in table else np.nan
+    rows = []
+    for name, (sel, variants) in (rules or SELECTION_RULES).items():
+        if variants is not None and not table['variant'].isin(variants).any(): continue
+        held = [select_checkpoint(table, sel, by=a, variants=variants)[b] for a, b in halves]
+        full = select_checkpoint(table, sel, variants=variants)
+        rows.append(dict(rule=name, held_out_auc=float(np.mean(held)), step=int(full['step']), variant=full['variant'],
+                         val_auc=full['val_auc'], test_auc=full.get('test_auc_hindsight', np.nan)))
+    return pd.DataFrame(rows).assign(regret=lambda d: hind - d['test_auc'])

@@ -140,15 +140,20 @@ def _run_generator(run_dir:Path, m:dict): # the run folder and its metrics.json
     return keras.saving.load_model(check_keras_file(run_dir/GENERATOR_FILES[ck]), safe_mode=True, compile=False)
 
 # %% ../nbs/08c_training.ipynb #6aa9f051
-def _threshold_info(val, what, level='image'):
-    "The threshold chosen on validation scores `val` (label, score), with how and on what"
+def _threshold_info(val, what, level='image', specificity=0.95):
+    "The thresholds chosen on validation scores `val` (label, score): sensitivity = specificity, and at `specificity`"
     y, s = val['label'].to_numpy(), val['score'].to_numpy()
     t = ev.threshold_from_validation(y, s)
     how = 'sensitivity = specificity (threshold_from_validation); score >= threshold is anomalous'
+    ts = ev.threshold_at_specificity(s[y == 0], specificity)
     return dict(value=t, method=how,
                 level=level, data=what,
                 n_validation=dict(total=len(y), healthy=int((y == 0).sum()), anomalous=int(y.sum())),
-                validation_auc=ev.auc(y, s), at_validation=ev.metrics_at(y, s, t))
+                validation_auc=ev.auc(y, s), at_validation=ev.metrics_at(y, s, t),
+                at_specificity=dict(value=ts, target_specificity=specificity, at_validation=ev.metrics_at(y, s, ts),
+                                    method=f'at most {1 - specificity:.0%} of the healthy validation images at or '
+                                    'above it (threshold_at_specificity): a fixed false-positive rate, for data that '
+                                    'differ from the training data'))
 
 def _score_variant(run_dir:Path, m:dict): # the run folder and its metrics.json
     "A run's score variant, and what it was chosen on"
@@ -199,7 +204,8 @@ def _run_training(run_dir:Path, m:dict, args:dict, exp:str, opts:dict):
                 options=opts, max_per_set=args.get('max_per_set'))
     return dict(data=data, iterations_trained=int(log['step'].max()), checkpoint=m.get('checkpoint'),
                 checkpoint_step=m.get('checkpoint_step'),
-                evaluation={k: img[k] for k in ('n', 'auc', 'validation_protocol', 'paper_protocol') if k in img},
+                evaluation={k: img[k] for k in ('n', 'auc', 'validation_protocol', 'paper_protocol',
+                                                'specificity_protocol') if k in img},
                 baselines=_baselines_of(m), run=js('run_info.json'), run_dir=str(run_dir.resolve()))
 
 # %% ../nbs/08c_training.ipynb #b43d1323

@@ -16,7 +16,8 @@ from .registry import ExperimentData, EXPERIMENTS, experiment
 from . import evaluate as ev, plots
 from .pixel import pixel_auroc, best_dice
 from .scores import (map_scores, aggregate_patients, choose_on_validation, select_checkpoint, SELECTORS,
-                               PATIENT_AGGREGATIONS, MapCalibration, SCORE_VARIANTS, nested_selection)
+                               PATIENT_AGGREGATIONS, MapCalibration, SCORE_VARIANTS, SELECTION_RULES,
+                               nested_selection)
 from .gan import HealthyGAN
 from .inference import variant_scores, fit_calibration
 from .checkpoints import run_train_seconds, save_model_atomic
@@ -253,7 +254,8 @@ def _selection(table, picks, select, variants, chosen_auc):
     hind = (picks.get('hindsight') or {}).get('test_auc_hindsight')
     out = dict(selector=select, variants='all' if variants is None else list(variants), test_auc=chosen_auc,
                hindsight_test_auc=hind, regret=None if hind is None else hind - chosen_auc)
-    try: out['nested'] = nested_selection(table).to_dict(orient='records') if table is not None else None
+    rules = {**SELECTION_RULES, 'this run': (select, None if variants is None else tuple(variants))}
+    try: out['nested'] = nested_selection(table, rules).to_dict(orient='records') if table is not None else None
     except ValueError: out['nested'] = None   # a table without validation halves (a run written before them)
     return out
 

@@ -19,12 +19,13 @@ from .checkpoints import list_checkpoints, load_checkpoint
 from .callbacks import BEST_FILES
 from .trainer import load_generator
 from .experiments import run_experiment, monitor_sets
+from .pipeline import intensity_jitter
 from . import evaluate as ev
 from .pixel import pixel_auroc
 
 # %% auto #0
-__all__ = ['LEVERS', 'variant_config', 'combine', 'validation_summary', 'variant_dir', 'run_ablation', 'summarise',
-           'rescore_checkpoints', 'compare_scoring', 'critic_diagnostic']
+__all__ = ['LEVERS', 'variant_config', 'combine', 'validation_only', 'shifted_validation', 'validation_summary', 'variant_dir',
+           'run_ablation', 'summarise', 'rescore_checkpoints', 'compare_scoring', 'critic_diagnostic']
 
 # %% ../nbs/07a_ablation.ipynb #bf5310e7
 LEVERS = {
@@ -43,6 +44,7 @@ LEVERS = {
     'd_conv_dim=64': dict(d_conv_dim=64),
     'lambda_id=10': dict(lambda_id=10.),
     'augment_shift=4': dict(augment_shift=4),
+    **{f'augment_intensity={s}': dict(augment_intensity=s) for s in (0.3, 0.6)},
     'precision=mixed_bfloat16': dict(precision='mixed_bfloat16'),
     **{f'lambda_restore={w} (noise 0.5, grid 8)': dict(lambda_restore=float(w), restore_noise=0.5, restore_grid=8)
        for w in (1, 10, 30, 100)},
@@ -95,6 +97,23 @@ def _patient_auc(frame:pd.DataFrame, # validation rows: subject, label
                                       {h: a['score'].to_numpy() for h, a in agg.items()})
     return aucs[best]
 
+# %% ../nbs/07a_ablation.ipynb #0a11d002
+def validation_only(data:ExperimentData): # an experiment's data
+    "The data without its test split: the validation rows (and images, masks) copied in as the test set"
+    f = data.frame
+    keep, val = np.flatnonzero(f['set'].values != 'test'), np.flatnonzero(f['set'].values == 'val')
+    frame = pd.concat([f.iloc[keep], f.iloc[val].assign(set='test')], ignore_index=True)
+    pick = lambda a: None if a is None else a[np.r_[keep, val]]
+    return ExperimentData(data.name, frame, pick(data.images), pick(data.masks), data.patient_level)
+
+# %% ../nbs/07a_ablation.ipynb #0a11d005
+def shifted_validation(x, # validation images, uint8 or float in [-1, 1]
+                       strength:float=0.5, # the jitter's strength
+                       seed:int=0): # seeds the draws
+    "Validation images under a fixed random gamma and contrast each: float32 in [-1, 1]"
+    u = np.random.default_rng([seed, 5]).uniform(-1, 1, (len(x), 2)).astype(np.float32)
+    return intensity_jitter(to_float(x), u, strength).numpy()
+
 # %% ../nbs/07a_ablation.ipynb #5734eca4
 def validation_summary(data:ExperimentData, # the experiment's data
                        run_dir, # a folder written by `run_experiment`
@@ -111,6 +130,8 @@ def validation_summary(data:ExperimentData, # the experiment's data
              train_seconds=m['train_seconds'])
     if data.patient_level: r['val_patient_auc'] = _patient_auc(fv, sc[v])
     if mv is not None and mv.any(): r['val_pixel_auroc'] = pixel_auroc(mv, maps)
+    r['val_auc_shifted'] = ev.auc(yv, variant_scores(_chosen_gan(run_dir, m['checkpoint']), shifted_validation(xv),
+                                                     _calibration(run_dir))[0][v])
     return r
 
 # %% ../nbs/07a_ablation.ipynb #ba3ecacf
@@ -123,10 +144,11 @@ def variant_dir(root:Path, # the study's folder
 # %% ../nbs/07a_ablation.ipynb #5e888d3c
 def _variant_row(data:ExperimentData, cfg:Config, # the data, and the variant's configuration with its seed
                  rd:Path, # its run folder
-                 n_boot:int, progress:bool): # as `run_ablation`'s
+                 n_boot:int, progress:bool, select:str='val_auc', scores=None): # as `run_ablation`'s
     "`validation_summary` of the variant's run, trained first unless `rd` holds a finished one"
     if not (rd/'metrics.json').exists():
-        run_experiment(data, cfg, rd, n_boot=n_boot, progress=progress, baselines=False)
+        run_experiment(data, cfg, rd, n_boot=n_boot, progress=progress, baselines=False, select=select,
+                       variants=scores)
     return validation_summary(data, rd)
 
 # %% ../nbs/07a_ablation.ipynb #b9ee7078
@@ -145,6 +167,8 @@ def run_ablation(data:ExperimentData, # the experiment's data (one split for eve
                  seeds=(0,), # training seeds (the data split stays the same)
                  n_boot:int=20, # bootstrap replicates of each run's test intervals and ROC band (not used to rank)
                  progress:bool=True, # progress bars
+                 select:str='val_auc', # each run's checkpoint selector (`run_experiment`'s `select`)
+                 scores=None, # the score variants each run chooses among (`run_experiment`'s `variants`; None: all)
                  log=print): # where progress messages go
     "Train each variant at the same budget and seed(s); one validation row per (variant, seed), best first"
     variants = LEVERS if variants is None else variants
@@ -152,7 +176,7 @@ def run_ablation(data:ExperimentData, # the experiment's data (one split for eve
     for name, o in variants.items():
         for seed in seeds:
             cfg, rd, t = variant_config(base, o).replace(seed=int(seed)), variant_dir(root, name, seed), time.time()
-            row = _variant_row(data, cfg, rd, n_boot, progress)
+            row = _variant_row(data, cfg, rd, n_boot, progress, select, scores)
             rows.append(dict(variant=name, seed=int(seed), **row, run=str(rd)))
             log(f"[ablation] {name} seed {seed}: val AUC {row['val_auc']:.3f}, healthy mask mean "
                 f"{row['mask_mean_healthy']:.3f} ({time.time() - t:.0f} s)")

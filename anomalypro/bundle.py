@@ -14,6 +14,7 @@ from .model import MaskComposite  # noqa: F401 (registers the generator's layer:
 from .scores import CALIBRATED_VARIANTS, MapCalibration
 from .checkpoints import sha256_file
 from .evaluate import fmt_ci
+from .io import as_slice_range
 from . import registry
 
 # %% auto #0
@@ -69,12 +70,13 @@ def check_keras_file(path): # a `.keras` file
     return path
 
 # %% ../nbs/08b_bundle.ipynb #495bfaad
-VOLUME_SLICES = (0.3, 0.7)  # the slice range of volumes when the experiment has none of its own (own folders)
+VOLUME_SLICES = 'foreground'  # the slice range of volumes when the experiment has none of its own (own folders)
 
 def _volume_prefs(e:registry.Experiment, slices:dict=None):
     "How volumes are sliced and normalised: the experiment's slice range, then the given slice options"
-    vol = dict(slice_range=list(e.slice_range or VOLUME_SLICES), step=1, percentiles=[1, 99])
+    vol = dict(slice_range=e.slice_range or VOLUME_SLICES, step=1, percentiles=[1, 99])
     vol.update({k: list(v) if isinstance(v, tuple) else v for k, v in (slices or {}).items() if k in vol})
+    vol['slice_range'] = list(as_slice_range(vol['slice_range']))   # 'foreground' recorded with its min_area
     return vol
 
 # %% ../nbs/08b_bundle.ipynb #ae8687bf
@@ -90,8 +92,9 @@ def preprocessing_for(cfg:Config, # the model's configuration (image size, chann
                            '(MONOCHROME1 inverted), alpha composited on black; volumes: foreground percentiles '
                            f'{vol["percentiles"]} -> [0, 1]; then [0, 1] -> [-1, 1]'),
                 geometry=('images: the top crop_top of the rows removed, central square crop, area-resized to '
-                          'image_size; volumes: axial slices (last axis in RAS+) within slice_range of the brain '
-                          'extent, every step-th, padded to a square, resized'))
+                          'image_size; volumes: axial slices (last axis in RAS+) within slice_range (fractions of '
+                          'the brain extent or indices [a, b); [foreground, min_area]: every slice whose tissue area '
+                          'is at least min_area of the largest), every step-th, padded to a square, resized'))
 
 # %% ../nbs/08b_bundle.ipynb #860305ca
 def _fmt(v): return '-' if not isinstance(v, dict) else fmt_ci(v)
@@ -165,8 +168,14 @@ val and test labelled.
 ## Decision threshold
 {t.get('value', 'none')}: {t.get('method', 'not recorded')}; chosen on {t.get('data', '?')}. \
 Heatmap scale (fully red at): {t.get('heatmap_vmax', float('nan')):.4g}.
-
+{_spec_md(t.get('at_specificity'))}
 """
+
+def _spec_md(s): # threshold.json's `at_specificity`, or None
+    "The model card's line on the fixed-specificity threshold (empty without one)"
+    if not s: return ''
+    return (f"For data that differ from the training data, threshold.json also holds `at_specificity`: "
+            f"{s['value']:.4g}, which {s['method']}.\n")
 
 # %% ../nbs/08b_bundle.ipynb #a4c68c70
 def _card_test(det):
@@ -181,7 +190,7 @@ AUC {_fmt(ev_.get('auc'))}.
 |---|---|---|---|---|
 {_perf_md(ev_)}
 The *paper protocol* chooses its threshold on the test set itself (optimistic); the *validation protocol* is the \
-bundle's threshold.
+bundle's threshold; the *specificity protocol* is its `at_specificity` threshold (where recorded).
 
 """
 

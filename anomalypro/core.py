@@ -71,6 +71,7 @@ class Config:
     upsample:str='transpose' # 'transpose' (the paper's 4x4 transposed conv) or 'resize' (nearest x2 + 3x3 conv)
     focus_warmup:int=0      # iterations over which the focus term's weight ramps linearly from 0 to lambda_mzerone
     augment_shift:int=0     # images also move by up to this many pixels each way (edges repeated); 0: flips only
+    augment_intensity:float=0.  # random gamma and contrast of A's and B's images (acquisition shifts); 0: none
     lambda_restore:float=0. # restoration: weight of mean |x_B - out(x_B + coarse noise)|; 0: off (the paper)
     restore_noise:float=0.2 # restoration: standard deviation of the coarse noise's cells, in [-1, 1] image units
     restore_grid:int=8      # restoration: noise drawn on restore_grid x restore_grid cells, resized bilinearly
@@ -119,6 +120,8 @@ def _check_ranges(self:Config):
     if not 0 < self.restore_area <= 1: raise ConfigError(f"restore_area must be in (0, 1], got {self.restore_area!r}")
     if not 0 <= self.restore_foreground < 1:
         raise ConfigError(f"restore_foreground must be in [0, 1), got {self.restore_foreground!r}")
+    if not 0 <= self.augment_intensity <= 1:
+        raise ConfigError(f"augment_intensity must be in [0, 1], got {self.augment_intensity!r}")
 
 # %% ../nbs/00_core.ipynb #d9551731
 @patch

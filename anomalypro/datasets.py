@@ -268,7 +268,7 @@ def load_volumes(root, # folder of NIfTI volumes
 # %% ../nbs/01b_datasets.ipynb #f386c77c
 def load_slices(volumes:pd.DataFrame, # `load_volumes` table
                 image_size:int=64, # side of the square slices
-                slice_range=(0.3, 0.7), # fractions of the brain's axial extent, or integer slice indices [a, b)
+                slice_range=(0.3, 0.7), # fractions of the brain's axial extent, indices [a, b), or 'foreground'
                 step:int=1, # keep every `step`-th slice
                 percentiles=(1, 99), # robust normalisation (see `anomalypro.io.normalise_volume`)
                 on_error:str='raise'): # 'raise' or 'skip' bad volumes (reported)

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 from fastcore.basics import patch
 from .core import AnomalyProError, ConfigError, DataError
-from .io import IMAGE_EXTS, DICOM_EXTS, is_dicom, one_line, read_image, read_volume, preprocess, volume_slices
+from .io import (IMAGE_EXTS, DICOM_EXTS, is_dicom, one_line, read_image, read_volume, preprocess,
+                           volume_slices, as_slice_range)
 
 # %% auto #0
 __all__ = ['VOLUME_EXTS', 'READERS', 'register_reader', 'input_kind', 'read_input', 'decode_worker', 'DecoderPool']
@@ -48,7 +49,7 @@ def read_input(path, # an image file (PNG, JPEG, BMP, TIFF, DICOM, a registered 
     S, C = prep['image_size'], prep['channels']
     if input_kind(path) == 'volume':
         v = prep['volume']
-        x, ks = volume_slices(read_volume(path), path, S, tuple(v['slice_range']), int(v['step']),
+        x, ks = volume_slices(read_volume(path), path, S, as_slice_range(v['slice_range']), int(v['step']),
                               tuple(v['percentiles']))
         return np.repeat(x, C, -1).astype(np.float32), np.asarray(ks)
     img = read_image(path, C) if reader is None else reader(path)

@@ -235,7 +235,7 @@ def train_step(self:HealthyGAN, data):
     return {k: ops.reshape(t.result(), (1,)) if self._vector_logs else t.result() for k, t in self.trackers.items()}
 
 # %% ../nbs/04a_gan.ipynb #e47ee927
-def train_dataset(cfg:Config, # uses batch_size, n_critic, seed and augment_shift
+def train_dataset(cfg:Config, # uses batch_size, n_critic, seed, augment_shift and augment_intensity
                   a, # the mixed set A (uint8, or float in [-1, 1])
                   b, # the healthy set B
                   start:int=0): # first iteration (a multiple of n_critic)
@@ -243,7 +243,8 @@ def train_dataset(cfg:Config, # uses batch_size, n_critic, seed and augment_shif
     if start % cfg.n_critic:
         raise AnomalyProError(f"training can only start at a multiple of n_critic ({cfg.n_critic}), "
                               f"not at iteration {start}")
-    ds = pair_dataset(a, b, cfg.batch_size, cfg.seed, start_step=start, shift=cfg.augment_shift)
+    ds = pair_dataset(a, b, cfg.batch_size, cfg.seed, start_step=start, shift=cfg.augment_shift,
+                      intensity=cfg.augment_intensity)
     swap = lambda t: tf.transpose(t, [1, 0, 2, 3, 4])
     ds = ds.batch(cfg.n_critic, drop_remainder=True).map(lambda xa, xb: (swap(xa), swap(xb)))
     opts = tf.data.Options()   # every worker builds the same stream and keeps its share of each global batch

@@ -12,9 +12,10 @@ from PIL import Image
 from .core import DataError, ConfigError
 
 # %% auto #0
-__all__ = ['IMAGE_EXTS', 'DICOM_EXTS', 'MAX_PIXELS', 'safe_path', 'to_channels', 'is_dicom', 'pil_to_array', 'one_line',
-           'read_image', 'read_volume', 'resize', 'preprocess', 'preprocess_cxr', 'normalise_volume', 'slice_indices',
-           'to_square_slice', 'volume_slices', 'to_uint8', 'to_float', 'print_skipped']
+__all__ = ['IMAGE_EXTS', 'DICOM_EXTS', 'MAX_PIXELS', 'FOREGROUND_LEVEL', 'MIN_AREA', 'safe_path', 'to_channels', 'is_dicom',
+           'pil_to_array', 'one_line', 'read_image', 'read_volume', 'resize', 'preprocess', 'preprocess_cxr',
+           'normalise_volume', 'foreground_areas', 'as_slice_range', 'slice_indices', 'to_square_slice',
+           'volume_slices', 'to_uint8', 'to_float', 'print_skipped']
 
 # %% ../nbs/01_io.ipynb #9194bd41
 def safe_path(root, # the data root every path must stay inside
@@ -231,18 +232,46 @@ def normalise_volume(v:np.ndarray, # raw 3-D volume
     if hi <= lo: hi = lo + 1e-6
     return np.clip((v - lo) / (hi - lo), 0, 1).astype(np.float32)
 
+# %% ../nbs/01_io.ipynb #5e0f1a02
+FOREGROUND_LEVEL = 0.1   # normalised intensity above which a voxel is tissue (`foreground_areas`)
+MIN_AREA = 0.25          # `slice_range='foreground'` keeps slices with at least this fraction of the largest's area
+
+def foreground_areas(v:np.ndarray, # normalised 3-D volume (axial slices along the last axis)
+                     level:float=FOREGROUND_LEVEL): # tissue is `v > level`
+    "Tissue area of every axial slice, voxels: `v > level` with the holes of each slice filled"
+    from scipy import ndimage
+    m = v > level
+    return np.array([int(ndimage.binary_fill_holes(m[:, :, k]).sum()) for k in range(v.shape[-1])])
+
+# %% ../nbs/01_io.ipynb #5e0f1a04
+def as_slice_range(slice_range): # a pair of fractions or of integer indices, 'foreground' or ('foreground', min_area)
+    "`slice_range` as a tuple, `'foreground'` as `('foreground', MIN_AREA)`; `ConfigError` on a bad foreground form"
+    sr = (slice_range, MIN_AREA) if isinstance(slice_range, str) else tuple(slice_range)
+    if not any(isinstance(x, str) for x in sr): return sr
+    m = sr[1] if len(sr) == 2 else None
+    if sr[0] != 'foreground' or isinstance(m, bool) or not isinstance(m, (int, float)) or not 0 < m <= 1:
+        raise ConfigError(f"slice_range {slice_range!r}: expected a pair of fractions or of slice indices, "
+                          "'foreground' or ['foreground', min_area] with 0 < min_area <= 1")
+    return ('foreground', float(m))
+
 # %% ../nbs/01_io.ipynb #3441e614
 def slice_indices(v:np.ndarray, # normalised 3-D volume (axial slices along the last axis)
-                  slice_range, # fractions of the foreground's axial extent, or integer slice indices [a, b)
+                  slice_range, # fractions of the foreground's axial extent, integer indices [a, b), or 'foreground'
                   path): # the volume's file, named in errors
     "The axial slices `slice_range` selects; `DataError` when it selects none"
-    nz = np.where(v.reshape(-1, v.shape[-1]).max(0) > 0)[0]
-    lo, hi = (nz[0], nz[-1] + 1) if len(nz) else (0, v.shape[-1])
-    a, b = slice_range
-    if isinstance(a, (int, np.integer)) and isinstance(b, (int, np.integer)):
+    a, b = as_slice_range(slice_range)
+    if isinstance(a, str):   # 'foreground': every slice with at least `b` of the largest slice's tissue area
+        area = foreground_areas(v)
+        idx = np.flatnonzero(area >= b * area.max()).tolist() if area.max() > 0 else []
+    elif isinstance(a, (int, np.integer)) and isinstance(b, (int, np.integer)):
         idx = range(max(a, 0), min(b, v.shape[-1]))
-    else: idx = range(lo + int(round(a * (hi - lo))), lo + int(round(b * (hi - lo))))
-    if not len(idx): raise DataError(f"{path}: slice_range {slice_range} selects no slice of {v.shape[-1]}")
+    else:
+        nz = np.where(v.reshape(-1, v.shape[-1]).max(0) > 0)[0]
+        lo, hi = (nz[0], nz[-1] + 1) if len(nz) else (0, v.shape[-1])
+        idx = range(lo + int(round(a * (hi - lo))), lo + int(round(b * (hi - lo))))
+    if not len(idx): raise DataError(f"{path}: slice_range {slice_range} selects no slice of {v.shape[-1]}"
+                                     + (f" (no voxel above the tissue level {FOREGROUND_LEVEL})" if isinstance(a, str)
+                                        else ''))
     return list(idx)
 
 # %% ../nbs/01_io.ipynb #a9058a3b
@@ -258,7 +287,7 @@ def to_square_slice(sl:np.ndarray, # 2-D slice in RAS (x, y)
 def volume_slices(v:np.ndarray, # raw 3-D volume (`read_volume`)
                   path, # its file, named in errors
                   image_size:int, # side of the square slices
-                  slice_range, # fractions of the brain's axial extent, or integer slice indices [a, b)
+                  slice_range, # fractions of the brain's axial extent, integer indices [a, b), or 'foreground'
                   step:int=1, # keep every `step`-th slice
                   percentiles=(1, 99)): # robust normalisation (see `normalise_volume`)
     "A volume's axial slices as model inputs: (float32 K x S x S x 1 in [-1, 1], their K indices)"

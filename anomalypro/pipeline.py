@@ -11,7 +11,7 @@ from .backend import tf
 from .io import to_float
 
 # %% auto #0
-__all__ = ['check_images', 'pair_items', 'pair_dataset', 'batches']
+__all__ = ['check_images', 'pair_items', 'intensity_jitter', 'pair_dataset', 'batches']
 
 # %% ../nbs/01e_pipeline.ipynb #7d818994
 def check_images(a, # N x S x S x C images: uint8, or float in [-1, 1] (may be a memory map)
@@ -58,9 +58,20 @@ def _translate(x, off):
     cols = tf.clip_by_value(r[None] - off[:, 1:], 0, tf.shape(x)[2] - 1)
     return tf.gather(tf.gather(x, rows, axis=1, batch_dims=1), cols, axis=2, batch_dims=1)
 
+# %% ../nbs/01e_pipeline.ipynb #1a7e0c02
+def intensity_jitter(x, # float32 batch N x S x S x C in [-1, 1]
+                     u, # float32 N x 2 uniform draws in [-1, 1]: gamma and contrast
+                     intensity:float): # strength (see above)
+    "A random gamma and contrast per image, as `_augment` draws them; values stay in [-1, 1]"
+    u, y = tf.convert_to_tensor(u, tf.float32), (tf.convert_to_tensor(x, tf.float32) + 1) / 2
+    y = tf.pow(tf.maximum(y, 1e-6), tf.exp(u[:, 0] * float(np.log1p(intensity)))[:, None, None, None])
+    m = tf.reduce_mean(y, axis=[1, 2, 3], keepdims=True)
+    y = (y - m) * (1 + u[:, 1] * intensity / 2)[:, None, None, None] + m
+    return tf.clip_by_value(y, 0, 1) * 2 - 1
+
 # %% ../nbs/01e_pipeline.ipynb #0cebb9ba
-def _augment(xa, xb, step, seed, batch_size, flip, shift):
-    "The training flips and shifts of the batch pair of iteration `step`, drawn statelessly from (seed, step)"
+def _augment(xa, xb, step, seed, batch_size, flip, shift, intensity=0.):
+    "The flips, shifts and intensity jitter of the batch pair of iteration `step`, drawn statelessly from (seed, step)"
     if flip:
         u = tf.random.stateless_uniform((2, batch_size), seed=tf.stack([tf.constant(seed, tf.int64), step]))
         xa = tf.where(u[0][:, None, None, None] < 0.5, tf.reverse(xa, [2]), xa)
@@ -69,6 +80,10 @@ def _augment(xa, xb, step, seed, batch_size, flip, shift):
         o = tf.random.stateless_uniform((2, batch_size, 2), seed=tf.stack([tf.constant(seed, tf.int64) + 2**31, step]),
                                         minval=-int(shift), maxval=int(shift) + 1, dtype=tf.int32)
         xa, xb = _translate(xa, o[0]), _translate(xb, o[1])
+    if intensity:
+        u = tf.random.stateless_uniform((2, batch_size, 2), seed=tf.stack([tf.constant(seed, tf.int64) + 2**32, step]),
+                                        minval=-1., maxval=1.)
+        xa, xb = intensity_jitter(xa, u[0], intensity), intensity_jitter(xb, u[1], intensity)
     return xa, xb
 
 # %% ../nbs/01e_pipeline.ipynb #ea1d3d94
@@ -78,7 +93,8 @@ def pair_dataset(a, # mixed set A: N x S x S x C, uint8 or float in [-1, 1] (may
                  seed:int=0, # order and flips
                  start_step:int=0, # first iteration (resume)
                  flip:bool=True, # random horizontal flips (training only)
-                 shift:int=0): # random translations by up to this many pixels each way (0: none, the paper)
+                 shift:int=0, # random translations by up to this many pixels each way (0: none, the paper)
+                 intensity:float=0.): # random gamma and contrast of this strength (0: none, the paper)
     "Endless `tf.data` stream of (x_A, x_B) batches in HealthyGAN's pair order, starting at iteration `start_step`"
     a, b = check_images(a, 'mixed set A'), check_images(b, 'healthy set B')
     if a.shape[1:] != b.shape[1:]: raise DataError(f"A and B images differ in shape: {a.shape[1:]} vs {b.shape[1:]}")
@@ -89,7 +105,7 @@ def pair_dataset(a, # mixed set A: N x S x S x C, uint8 or float in [-1, 1] (may
         xa = tf.numpy_function(ga, [ia], tf.float32, stateful=False)
         xb = tf.numpy_function(gb, [ib], tf.float32, stateful=False)
         xa.set_shape(shape); xb.set_shape(shape)
-        return _augment(xa, xb, step, seed, batch_size, flip, shift)
+        return _augment(xa, xb, step, seed, batch_size, flip, shift, intensity)
     items = pair_items(len(a), len(b), seed, start_step * batch_size).batch(batch_size, drop_remainder=True)
     steps = tf.data.Dataset.range(start_step, 2**62)
     ds = tf.data.Dataset.zip(steps, items).map(lambda s, ab: load(s, *ab), num_parallel_calls=tf.data.AUTOTUNE,

@@ -94,3 +94,15 @@ def test_kermany_loads_and_store_speed(tmp_path):
     dt2 = time.time() - t
     assert st.images.shape == (5_840, 64, 64, 1) and not st.skipped and again.from_cache
     print(f"Kermany store at 64 px: {len(st) / dt:.0f} images/s built ({dt:.1f} s), cached load {dt2:.2f} s")
+
+def test_ixi_foreground_keeps_every_slice_with_tissue():
+    root = need('ixi-t1/T1')
+    vols = load_volumes(root).iloc[[0, 74, 147]]
+    _, fg = load_slices(vols, image_size=32, slice_range='foreground')
+    _, slab = load_slices(vols, image_size=32, slice_range=(0.35, 0.7))
+    for s in vols['subject']:
+        kf, ks = fg.loc[fg['subject'] == s, 'slice'].tolist(), slab.loc[slab['subject'] == s, 'slice'].tolist()
+        print(f"{s}: 'foreground' keeps {len(kf)}/120 slices ({kf[0]}..{kf[-1]}), "
+              f"(0.35, 0.7) {len(ks)} ({ks[0]}..{ks[-1]})")
+        assert len(kf) > 2 * len(ks) and set(ks) <= set(kf)              # the slab and far more: 82-89% of the 120
+        assert kf == list(range(kf[0], kf[-1] + 1)) and 0.75 < len(kf) / 120 < 0.95   # one run; the vertex's scalp cut

@@ -24,7 +24,7 @@ __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'BUNDLE_FILES', 'OPTIONAL_FILES', 
 
 # %% ../nbs/08b_bundle.ipynb #316e137b
 BUNDLE_FORMAT = 'anomalypro-model'  # `format` in bundle.json
-BUNDLE_VERSION = 1                  # the bundle layout this anomalypro writes and reads
+BUNDLE_VERSION = 2                  # the newest bundle layout this anomalypro reads (2: volumes sliced by 'foreground')
 BUNDLE_FILES = ('generator.keras', 'config.yaml', 'preprocessing.json', 'threshold.json', 'training.json')
 OPTIONAL_FILES = ('calibration.npz',)  # in a bundle when its score variant needs it; checksummed like the others
 CODE_CLASSES = {'Lambda', '__lambda__', 'TFSMLayer', 'TorchModuleWrapper', 'JaxLayer', 'FlaxLayer'}
@@ -145,7 +145,8 @@ HealthyGAN generator (Siddiquee et al., SASHIMI 2022): {c.image_size} x {c.image
 width {c.conv_dim},
 {c.repeat_num} residual blocks; critic width {c.d_conv_dim}, {c.d_repeat_num} convs. Anomaly map = |x - out(x)| / 2; \
 image score:
-`{det.threshold_info.get('score_variant', 'paper')}` (chosen on the validation split; `paper` = the map's mean, the \
+`{det.threshold_info.get('score_variant', 'paper')}` (chosen on \
+{det.threshold_info.get('score_variant_chosen_on', 'the validation split')}; `paper` = the map's mean, the \
 published score).
 Trained {tr.get('iterations_trained', '?')} of {c.iterations} iterations (batch {c.batch_size}, seed {c.seed}); \
 checkpoint used:
@@ -226,9 +227,15 @@ def _write_parts(det, folder:Path):
 # %% ../nbs/08b_bundle.ipynb #96378082
 def _now(): return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
 
+def _format_version(folder:Path):
+    "1, or 2 where the preprocessing slices volumes by 'foreground' (an older reader must refuse it, not misread it)"
+    f = folder/'preprocessing.json'
+    vol = json.loads(f.read_text()).get('volume') if f.exists() else None
+    return 2 if vol and list(vol.get('slice_range') or [])[:1] == ['foreground'] else 1
+
 def _bundle_meta(folder:Path, names:list):
     "bundle.json: the format and its version, the versions that wrote it, when, and a SHA-256 of each file"
-    return dict(format=BUNDLE_FORMAT, format_version=BUNDLE_VERSION, anomalypro=package_version(),
+    return dict(format=BUNDLE_FORMAT, format_version=_format_version(folder), anomalypro=package_version(),
                 keras=keras.__version__, tensorflow=tf.__version__, created=_now(),
                 files={f: sha256_file(folder/f) for f in names})
 

@@ -135,17 +135,22 @@ class CheckpointMonitor(keras.callbacks.Callback):
                  train_healthy=None, # a sample of B's training images, for `aucp_train`
                  unannotated=None, # a sample of A's images, the positives of AUCp
                  test=None, # (images, labels) of the test split: recorded as hindsight, never used to choose
-                 calibrate=None): # B's training images (not `train_healthy`) that fit each checkpoint's calibration
-        super().__init__(); self.dir, self.val, self.test = Path(run_dir), val, test
+                 calibrate=None, # B's training images (not `train_healthy`) that fit each checkpoint's calibration
+                 variants=None): # the score variants the best generators are chosen among (None: all)
+        super().__init__(); self.dir, self.val, self.test, self.variants = Path(run_dir), val, test, variants
         self.healthy, self.train_healthy, self.unannotated = healthy, train_healthy, unannotated
         self.calibrate, self.path, self.rows, self.best = calibrate, self.dir/'checkpoints.csv', [], {}
+
+    def _candidates(self, rows): # rows of `checkpoints.csv`
+        "The rows of the candidate score variants: the best generators are chosen among these only"
+        return rows if self.variants is None else [r for r in rows if r['variant'] in self.variants]
 
     def on_train_begin(self, logs=None):
         step = int(self.model.iteration.numpy())
         rows = pd.read_csv(self.path).to_dict('records') if self.path.exists() else []
         self.rows, self.best = [r for r in rows if r['step'] <= step], {}
         for sel, f in BEST_FILES.items():   # resuming: the best so far, if its generator was kept
-            vals = [r[sel] for r in self.rows if pd.notna(r.get(sel))]
+            vals = [r[sel] for r in self._candidates(self.rows) if pd.notna(r.get(sel))]
             if vals and (self.dir/f).exists(): self.best[sel] = max(vals)
 
 # %% ../nbs/04d_callbacks.ipynb #1230ad09
@@ -180,7 +185,7 @@ def on_epoch_end(self:CheckpointMonitor, epoch, logs=None):
     paper = next(r for r in rows if r['variant'] == 'paper')
     for k in ('val_auc', 'aucp', 'aucp_train'): logs[k] = paper[k]
     for sel, f in BEST_FILES.items():
-        best = max((r[sel] for r in rows if pd.notna(r[sel])), default=None)
+        best = max((r[sel] for r in self._candidates(rows) if pd.notna(r[sel])), default=None)
         if best is not None and best > self.best.get(sel, -np.inf):
             self.best[sel] = best; save_model_atomic(self.model.generator, self.dir/f)
             write_text_atomic((self.dir/f).with_suffix('.json'), json.dumps(dict(selector=sel, step=step, value=best)))

@@ -279,7 +279,7 @@ def threshold_protocol(labels, # 0 healthy / 1 anomalous
 # %% ../nbs/02_evaluate.ipynb #1a2b3c4e
 PAPER_PROTOCOL = 'threshold where sensitivity = specificity, chosen on the test set itself (as the paper; optimistic)'
 VALIDATION_PROTOCOL = 'threshold where sensitivity = specificity, chosen on the validation split, applied to test'
-SPECIFICITY_PROTOCOL = ('threshold at {:.0%} specificity on the healthy validation images (a fixed false-positive '
+SPECIFICITY_PROTOCOL = ('threshold at {:g}% specificity on the healthy validation samples (a fixed false-positive '
                         'rate), applied to test')
 
 def _class_counts(y): return dict(total=len(y), healthy=int((y == 0).sum()), anomalous=int(y.sum()))
@@ -308,8 +308,9 @@ def evaluate_scores(test_labels, # 0 healthy / 1 anomalous
         res['validation_protocol'] = threshold_protocol(y, s, threshold_from_validation(val_labels, val_scores),
             VALIDATION_PROTOCOL, n_boot, seed, level, n_validation=_class_counts(vy))
         t_spec = threshold_at_specificity(np.asarray(val_scores, float)[vy == 0], specificity)
-        res['specificity_protocol'] = threshold_protocol(y, s, t_spec, SPECIFICITY_PROTOCOL.format(specificity), n_boot,
-            seed, level, n_validation=_class_counts(vy), target_specificity=float(specificity))
+        how = SPECIFICITY_PROTOCOL.format(round(100 * specificity, 2))
+        res['specificity_protocol'] = threshold_protocol(y, s, t_spec, how, n_boot, seed, level,
+            n_validation=_class_counts(vy), target_specificity=float(specificity))
     res['bootstrap'] = dict(n=int(n_boot), seed=int(seed), level=float(level), method='percentile, stratified by class')
     return res
 

@@ -17,7 +17,7 @@ from . import evaluate as ev, plots
 from .pixel import pixel_auroc, best_dice
 from .scores import (map_scores, aggregate_patients, choose_on_validation, select_checkpoint, SELECTORS,
                                PATIENT_AGGREGATIONS, MapCalibration, SCORE_VARIANTS, SELECTION_RULES,
-                               nested_selection)
+                               CALIBRATED_VARIANTS, nested_selection)
 from .gan import HealthyGAN
 from .inference import variant_scores, fit_calibration
 from .checkpoints import run_train_seconds, save_model_atomic
@@ -150,12 +150,16 @@ def run_baselines(data:ExperimentData, # the experiment's data
     return res
 
 # %% ../nbs/07_experiments.ipynb #32ad4bab
-def _train(data, cfg, run_dir, holdout, progress):
+def _train(data, cfg, run_dir, holdout, progress, variants=None):
     "Train on the experiment's B and A with the checkpoint monitor: (gan, monitor sets, training seconds)"
     sets = monitor_sets(data, holdout, seed=cfg.seed)
+    if variants is not None and set(variants) <= set(CALIBRATED_VARIANTS) and sets[3]['calibrate'] is None:
+        raise ConfigError(f"variants {list(variants)} all need a map calibration, and B has too few training images "
+                          "to fit one (at least 4); add an uncalibrated variant")
     gan = HealthyGAN.create(cfg)
     before, t0 = run_train_seconds(run_dir) or 0., time.perf_counter()   # a resumed run's earlier processes count
-    fit_run(gan, sets[2], sets[1], run_dir, progress=progress, callbacks=[CheckpointMonitor(run_dir, **sets[3])])
+    fit_run(gan, sets[2], sets[1], run_dir, progress=progress,
+            callbacks=[CheckpointMonitor(run_dir, **sets[3], variants=variants)])
     return gan, sets, before + time.perf_counter() - t0
 
 # %% ../nbs/07_experiments.ipynb #02f58780
@@ -306,7 +310,7 @@ def run_experiment(data:ExperimentData, # from `prepare_data`
         raise ConfigError(f"images are {data.images.shape[1:]}, the configuration expects "
                           f"{(cfg.image_size, cfg.image_size, cfg.channels)}")
     fv, xv, _ = data.set('val'); ft, xt, mt = data.set('test')
-    gan, sets, train_s = _train(data, cfg, run_dir, holdout, progress)
+    gan, sets, train_s = _train(data, cfg, run_dir, holdout, progress, variants)
     mon, ae_s, n_vt = sets[3], ae_seconds or max(train_s, 5.), f"{len(xv) + len(xt):,} validation and test images"
     n_cal = 0 if mon['calibrate'] is None else len(mon['calibrate'])
     say(f"trained in {train_s:,.0f} s; still to come: scoring, the bootstrap, "

@@ -39,7 +39,8 @@ class Experiment:
     prepare:Callable=None    # (data_dir, image_size, channels, seed, cache_dir, protocol, **opts) -> frame, x, masks
     patient_level:bool=False # several images (slices) per subject: also scored per patient
     crop_top:float=0.        # fraction of the image height removed from the top (chest X-rays: `CHEST_CROP`)
-    slice_range:tuple=None   # volumes: the axial slices a bundle scores, as fractions of the brain's extent
+    slice_range:tuple=None   # volumes: the axial slices a bundle scores (fractions of the brain's extent, indices,
+                             # or 'foreground': every slice with tissue; see `anomalypro.io.slice_indices`)
     paper:dict=None          # the paper's numbers: dict(title=..., level=..., metrics={...}) (method.md)
     reports:tuple=()         # extra reports of `run_experiment`: 'per_finding' (AUC per finding)
     default:bool=True        # run by `anomalypro reproduce` when no experiment is named

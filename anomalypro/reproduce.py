@@ -99,7 +99,8 @@ def _write_results(runs, params, ok, skipped, failed, publish, seeds=None):
 def _write_seeds(runs, params, ok, skipped, failed, publish, seeds):
     "Write (and publish) the tables over `seeds` of every finished run of `params`; returns that table or None"
     folder = lambda e, s: runs/e/params/f'seed{s}'
-    done = {e: {s: folder(e, s) for s in seeds if (folder(e, s)/'metrics.json').exists()} for e in EXPERIMENTS}
+    fine = lambda e, s: (folder(e, s)/'metrics.json').exists() and f'{e}/seed{s}' not in failed   # not a stale one
+    done = {e: {s: folder(e, s) for s in seeds if fine(e, s)} for e in EXPERIMENTS}
     done = {e: d for e, d in done.items() if d}
     if not done: return None
     table = seeds_table(done)

@@ -138,9 +138,12 @@ def results_markdown(table, # `results_table` of the runs
                                                                              for k, v in failed.items())
     return (f"# Results, parameter set `{params}`\n\nAUC and metrics with 95% bootstrap intervals. *paper protocol*: "
             f"threshold where sensitivity = specificity chosen on the test set itself (as the paper; optimistic). "
-            f"*validation protocol*: the same rule on the validation split, applied to test. HealthyGAN's checkpoint, "
-            f"score variant and patient aggregation, and every baseline's score, are chosen on the validation split; "
-            f"every baseline is computed on the same split.\n\n{md_table(table.drop(columns=['run'], errors='ignore'))}"
+            f"*validation protocol*: the same rule on the validation split, applied to test. *specificity protocol*: "
+            f"the threshold that calls at most 5% of the healthy validation samples anomalous, applied to test. "
+            f"HealthyGAN's checkpoint and score variant follow the run's rule (`metrics.json` `selection`: a selector "
+            f"on validation, or fixed before the run); its patient aggregation and every baseline's score are chosen "
+            f"on the validation split; every baseline is computed on the same split.\n\n"
+            f"{md_table(table.drop(columns=['run'], errors='ignore'))}"
             f"\n{notes}{_selectors_md(selectors)}")
 
 # %% ../nbs/07b_results.ipynb #9d8971be
@@ -223,9 +226,9 @@ def seeds_markdown(table, # `seeds_table` of the runs
     t = table.assign(value=[f"{m:.3f} +- {s:.3f}" if s == s else f"{m:.3f}"   # s != s: NaN, one seed
                             for m, s in zip(table['mean'], table['sd'])])
     return (f"# Results over seeds, parameter set `{params}`\n\nMean +- standard deviation over the seeds (each seed "
-            "trains, splits and bootstraps anew), each seed's value beside. Choices (checkpoint, score variant, "
-            "thresholds) are made on validation in every run; *selection regret* is the best test AUC of any "
-            "checkpoint and variant minus the chosen one's (reported, never used).\n\n"
+            "trains and bootstraps anew, and splits anew all but an official test split), each seed's value beside. "
+            "No choice (checkpoint, score variant, thresholds) is made on test; *selection regret* is the best test "
+            "AUC of any checkpoint and variant minus the chosen one's (reported, never used).\n\n"
             f"{md_table(t[['experiment', 'level', 'method', 'metric', 'value', 'per_seed', 'seeds']])}\n{notes}")
 
 # %% ../nbs/07b_results.ipynb #5eed0008

@@ -191,8 +191,9 @@ def nested_selection(table:pd.DataFrame, # checkpoints.csv with `val_auc_h1` and
                      rules:dict=None): # rule -> (selector, variants); None: `SELECTION_RULES`
     "One row per rule: its held-out AUC (chosen on one validation half, measured on the other), its whole-split pick"
     halves = (('val_auc_h1', 'val_auc_h2'), ('val_auc_h2', 'val_auc_h1'))
-    if not {'val_auc_h1', 'val_auc_h2'} <= set(table) or table[['val_auc_h1', 'val_auc_h2']].isna().all().any():
-        raise ValueError("checkpoint table has no validation halves (val_auc_h1, val_auc_h2) to nest the choice in")
+    if not {'val_auc_h1', 'val_auc_h2'} <= set(table) or table[['val_auc_h1', 'val_auc_h2']].isna().any().any():
+        raise ValueError("checkpoint table lacks validation halves (val_auc_h1, val_auc_h2) on some rows (a run "
+                         "resumed from before them, or a half with one class): no nesting")
     hind = table['test_auc_hindsight'].max() if 'test_auc_hindsight' in table else np.nan
     rows = []
     for name, (sel, variants) in (rules or SELECTION_RULES).items():

@@ -151,17 +151,21 @@ def _threshold_info(val, what, level='image', specificity=0.95):
                 n_validation=dict(total=len(y), healthy=int((y == 0).sum()), anomalous=int(y.sum())),
                 validation_auc=ev.auc(y, s), at_validation=ev.metrics_at(y, s, t),
                 at_specificity=dict(value=ts, target_specificity=specificity, at_validation=ev.metrics_at(y, s, ts),
-                                    method=f'at most {1 - specificity:.0%} of the healthy validation images at or '
-                                    'above it (threshold_at_specificity): a fixed false-positive rate, for data that '
-                                    'differ from the training data'))
+                                    method=f"calls at most {1 - specificity:.0%} of the healthy validation "
+                                    f"{'images' if level == 'image' else 'patients'} anomalous "
+                                    "(threshold_at_specificity): a fixed false-positive rate, for data that differ "
+                                    "from the training data"))
 
 def _score_variant(run_dir:Path, m:dict): # the run folder and its metrics.json
     "A run's score variant, and what it was chosen on"
     variant = m.get('score_variant', 'paper')
     if variant not in SCORE_VARIANTS:
         raise AnomalyProError(f"{run_dir}/metrics.json: unknown score variant {variant!r}")
-    chosen = ('the validation split (highest AUC; AUCp for the aucp selectors)'
-              if variant != 'paper' or 'score_variant' in m else "the paper's score (run without score variants)")
+    cands = (m.get('selection') or {}).get('variants', 'all')   # a list: the run's candidates, given beforehand
+    chosen = ('the validation split (highest AUC; AUCp for the aucp selectors)' if cands == 'all' else
+              'the parameters, before the run (the only candidate)' if len(cands) == 1 else
+              f"the validation split among {', '.join(cands)}, the candidates fixed before the run")
+    if variant == 'paper' and 'score_variant' not in m: chosen = "the paper's score (run without score variants)"
     return dict(score_variant=variant, score_variant_chosen_on=chosen)
 
 # %% ../nbs/08c_training.ipynb #549fc168

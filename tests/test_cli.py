@@ -67,7 +67,9 @@ def test_bundle_layout(trained):
     files = {'generator.keras', 'config.yaml', 'preprocessing.json', 'threshold.json', 'training.json'} | cal
     assert {p.name for p in b.iterdir()} == files | {'bundle.json', 'MODEL_CARD.md'}
     meta = json.loads((b/'bundle.json').read_text())
-    assert meta['format'] == 'anomalypro-model' and meta['format_version'] == 1 and meta['anomalypro'] and meta['created']
+    # format 2: an own-folders bundle slices volumes by 'foreground' (every slice with tissue), which format 1 lacks
+    assert meta['format'] == 'anomalypro-model' and meta['format_version'] == 2 and meta['anomalypro'] and meta['created']
+    assert json.loads((b/'preprocessing.json').read_text())['volume']['slice_range'] == ['foreground', 0.25]
     assert set(meta['files']) == files
     sc = pd.read_csv(out/'scores.csv'); val = sc[sc['set'] == 'val']
     assert 'sensitivity = specificity' in thr['method'] and 'validation split' in thr['data']

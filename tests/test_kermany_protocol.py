@@ -52,4 +52,4 @@ def test_choices_ignore_test_labels(kermany, tmp_path, select, variants):
                             variants=variants)
     assert _choices(mf) == _choices(m)
     assert mf['image_paper_score']['auc']['value'] == pytest.approx(1 - m['image_paper_score']['auc']['value'])
-    assert m['score_variant'] == (variants or [m['score_variant']])[0]
+    if variants: assert m['score_variant'] == variants[0] and m['selection']['variants'] == variants

@@ -82,7 +82,7 @@ def _level_rows(exp, level, rd, m, pnum):
 # %% ../nbs/07b_results.ipynb #49ba90d1
 def results_table(runs:dict, # experiment -> run folder with a metrics.json
                   ) -> pd.DataFrame:
-    "HealthyGAN (validation-chosen), the paper's score and every baseline (value [95% CI]) beside the paper's numbers"
+    "HealthyGAN (the run's checkpoint and score), the paper's score, every baseline (value [95% CI]), the paper's"
     paper = paper_numbers()
     rows = []
     for exp, rd in runs.items():

@@ -122,7 +122,8 @@ def validation_summary(data:ExperimentData, # the experiment's data
     run_dir = Path(run_dir)
     m = json.loads((run_dir/'metrics.json').read_text())
     fv, xv, mv = data.set('val'); yv = fv['label'].to_numpy()
-    sc, maps, mask, _ = variant_scores(_chosen_gan(run_dir, m['checkpoint']), xv, _calibration(run_dir))
+    gan, cal = _chosen_gan(run_dir, m['checkpoint']), _calibration(run_dir)   # loaded once, scored twice
+    sc, maps, mask, _ = variant_scores(gan, xv, cal)
     v = m['score_variant']
     r = dict(val_auc=ev.auc(yv, sc[v]), val_auc_paper_score=ev.auc(yv, sc['paper']), score=v,
              aucp=m['selectors'][m['checkpoint']]['aucp'], iteration=m['checkpoint_step'],
@@ -130,8 +131,7 @@ def validation_summary(data:ExperimentData, # the experiment's data
              train_seconds=m['train_seconds'])
     if data.patient_level: r['val_patient_auc'] = _patient_auc(fv, sc[v])
     if mv is not None and mv.any(): r['val_pixel_auroc'] = pixel_auroc(mv, maps)
-    r['val_auc_shifted'] = ev.auc(yv, variant_scores(_chosen_gan(run_dir, m['checkpoint']), shifted_validation(xv),
-                                                     _calibration(run_dir))[0][v])
+    r['val_auc_shifted'] = ev.auc(yv, variant_scores(gan, shifted_validation(xv), cal)[0][v])
     return r
 
 # %% ../nbs/07a_ablation.ipynb #ba3ecacf

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from .registry import EXPERIMENTS, experiment_data_dir, data_missing, read_params
 from .results import (results_table, selectors_table, results_markdown, publish_results, seeds_table,
-                                seeds_markdown, publish_seeds)
+                                seeds_markdown, publish_seeds, merge_published)
 
 # %% auto #0
 __all__ = ['find_notebooks', 'default_experiments', 'notebook_of', 'list_experiments', 'load_params', 'reproduce']
@@ -104,12 +104,17 @@ def _write_seeds(runs, params, ok, skipped, failed, publish, seeds):
     done = {e: d for e, d in done.items() if d}
     if not done: return None
     table = seeds_table(done)
-    per_seed = pd.concat([results_table({e: rd}).assign(seed=s) for e, d in done.items() for s, rd in d.items()])
+    each = lambda f: pd.concat([f({e: rd}).assign(seed=s) for e, d in done.items() for s, rd in d.items()])
+    per_seed = {f'results-{params}-per-seed.csv': each(results_table),
+                f'selectors-{params}-per-seed.csv': each(selectors_table)}
     table.to_csv(runs/f'results-{params}-seeds.csv', index=False)
-    per_seed.to_csv(runs/f'results-{params}-per-seed.csv', index=False)
+    for name, tab in per_seed.items(): tab.to_csv(runs/name, index=False)
     (runs/f'results-{params}-seeds.md').write_text(seeds_markdown(table, params, skipped, failed))
     ran = [e for e in done if any(k.split('/')[0] == e for k in ok)]
-    if publish and ran: publish_seeds(publish, params, table, ran)
+    if publish and ran:
+        publish_seeds(publish, params, table, ran)
+        for name, tab in per_seed.items():
+            merge_published(tab, Path(publish)/name, ran).to_csv(Path(publish)/name, index=False)
     return table
 
 # %% ../nbs/07c_reproduce.ipynb #4e14be52

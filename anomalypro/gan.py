@@ -170,22 +170,23 @@ def _alpha(self:HealthyGAN, n):
 
 # %% ../nbs/04a_gan.ipynb #369ad012
 @patch
-def _restore_noise(self:HealthyGAN, x):
+def _restore_noise(self:HealthyGAN, x, iteration=None): # None: the iteration counter's value
     "The restoration lever's coarse noise for this replica's images `x`: a slice of the global batch's"
     c, (r, R) = self.cfg, _replica()
-    n = ops.shape(x)[0]
+    n, it = ops.shape(x)[0], self.iteration.value if iteration is None else iteration
     z = coarse_noise((n * R, x.shape[1]), c.restore_grid, c.restore_noise,
-                     seed=tf.stack([tf.constant(c.seed, tf.int64) + 2**32, self.iteration.value]), area=c.restore_area)
+                     seed=tf.stack([tf.constant(c.seed, tf.int64) + 2**32, it]), area=c.restore_area)
     z = z[r * n:(r + 1) * n]
     if c.restore_foreground: z = z * ops.cast((x + 1.) / 2. > c.restore_foreground, z.dtype)   # the body only
     return z
 
 # %% ../nbs/04a_gan.ipynb #533ae778
 @patch
-def critic_update(self:HealthyGAN, x_a, x_b):
+def critic_update(self:HealthyGAN, x_a, x_b,
+                  translated=None): # (out, mask) of the generator on `x_a` if already computed (None: computed here)
     "One critic update on the pair batch `(x_a, x_b)`; returns its loss terms and the mean mask on x_A, by name"
     c, R = self.cfg, _replica()[1]
-    out_a, m_a, _ = self.generator(x_a, training=True)
+    out_a, m_a = translated or self.generator(x_a, training=True)[:2]
     out_a = ops.stop_gradient(out_a)
     alpha = self._alpha(ops.shape(x_b)[0])
     with tf.GradientTape() as tape:
@@ -200,24 +201,38 @@ def critic_update(self:HealthyGAN, x_a, x_b):
 
 # %% ../nbs/04a_gan.ipynb #dff9fe8b
 @patch
-def generator_update(self:HealthyGAN, x_a, x_b):
-    "One generator update on the pair batch `(x_a, x_b)`; returns its objective and its loss terms, by name"
-    c, R = self.cfg, _replica()[1]
-    with tf.GradientTape() as tape:
-        out_a, m_a, g_a = self.generator(x_a, training=True)
-        out_b, m_b, g_b = self.generator(x_b, training=True)
-        zo = focus_weight(c, self.iteration.value)
-        t = dict(g_adv=generator_adv_loss(self.critic(out_a, training=True), self.critic(out_b, training=True)),
-                 g_id=identity_loss(x_b, g_b), g_rec=reconstruction_loss(x_a, g_a, m_a),
-                 g_mask=0.5 * mask_loss(m_a, c.lambda_msmall, zo) + 0.5 * mask_loss(m_b, c.lambda_msmall, zo),
-                 g_restore=ops.zeros((), 'float32'))
-        if c.lambda_restore:   # the restoration lever: corrupted healthy images must come back clean
-            out_r, _, _ = self.generator(ops.clip(x_b + self._restore_noise(x_b), -1., 1.), training=True)
-            t['g_restore'] = restoration_loss(x_b, out_r)
-        g_loss = generator_objective(t, c)
-        scaled = self.g_optimizer.scale_loss(g_loss / R)
+def _generator_forward(self:HealthyGAN, x_a, x_b, iteration=None): # the restoration noise's iteration (None: now)
+    "The generator's passes of a generator update: (out, mask, raw) on x_A, on x_B, and on corrupted x_B (the lever)"
+    ys = [self.generator(x_a, training=True), self.generator(x_b, training=True)]
+    if self.cfg.lambda_restore:   # the restoration lever: corrupted healthy images must come back clean
+        ys.append(self.generator(ops.clip(x_b + self._restore_noise(x_b, iteration), -1., 1.), training=True))
+    return ys
+
+@patch
+def _generator_loss(self:HealthyGAN, x_a, x_b, ys):
+    "The generator's loss terms (by name), objective and scaled objective, from `_generator_forward`'s passes"
+    c = self.cfg
+    (out_a, m_a, g_a), (out_b, m_b, g_b) = ys[:2]
+    zo = focus_weight(c, self.iteration.value)
+    t = dict(g_adv=generator_adv_loss(self.critic(out_a, training=True), self.critic(out_b, training=True)),
+             g_id=identity_loss(x_b, g_b), g_rec=reconstruction_loss(x_a, g_a, m_a),
+             g_mask=0.5 * mask_loss(m_a, c.lambda_msmall, zo) + 0.5 * mask_loss(m_b, c.lambda_msmall, zo),
+             g_restore=restoration_loss(x_b, ys[2][0]) if c.lambda_restore else ops.zeros((), 'float32'))
+    g_loss = generator_objective(t, c)
+    return t, g_loss, self.g_optimizer.scale_loss(g_loss / _replica()[1])
+
+@patch
+def _apply_generator(self:HealthyGAN, tape, scaled):
+    "Apply the generator's gradients of the scaled objective `scaled` (recorded on `tape`)"
     grads = tape.gradient(scaled, self.generator.trainable_variables)
     self.g_optimizer.apply(grads, self.generator.trainable_variables)
+
+@patch
+def generator_update(self:HealthyGAN, x_a, x_b):
+    "One generator update on the pair batch `(x_a, x_b)`; returns its objective and its loss terms, by name"
+    with tf.GradientTape() as tape:
+        t, g_loss, scaled = self._generator_loss(x_a, x_b, self._generator_forward(x_a, x_b))
+    self._apply_generator(tape, scaled)
     return dict(g_loss=g_loss, **t)
 
 # %% ../nbs/04a_gan.ipynb #99e87f5f
@@ -229,9 +244,18 @@ def train_step(self:HealthyGAN, data):
     if x_a.shape.rank is not None and (x_a.shape.rank != 5 or x_a.shape[1] != self.cfg.n_critic):
         raise AnomalyProError(f"train_step takes pair batches of shape (batch, n_critic={self.cfg.n_critic}, S, S, C) "
                               f"(see `train_dataset`), got {tuple(x_a.shape)}")
-    for k in range(self.cfg.n_critic):
-        for name, v in self.critic_update(x_a[:, k], x_b[:, k]).items(): self.trackers[name].update_state(v)
-    for name, v in self.generator_update(x_a[:, -1], x_b[:, -1]).items(): self.trackers[name].update_state(v)
+    n = self.cfg.n_critic
+    with tf.GradientTape() as tape:
+        # the generator's passes first, at the weights the critic updates leave alone: the last critic update takes
+        # its translation of x_A from them instead of translating the same images again (the same numbers, less work)
+        ys = self._generator_forward(x_a[:, -1], x_b[:, -1], iteration=self.iteration.value + n)
+        with tape.stop_recording():
+            for k in range(n):
+                t = self.critic_update(x_a[:, k], x_b[:, k], translated=ys[0][:2] if k == n - 1 else None)
+                for name, v in t.items(): self.trackers[name].update_state(v)
+        t, g_loss, scaled = self._generator_loss(x_a[:, -1], x_b[:, -1], ys)
+    self._apply_generator(tape, scaled)
+    for name, v in dict(g_loss=g_loss, **t).items(): self.trackers[name].update_state(v)
     return {k: ops.reshape(t.result(), (1,)) if self._vector_logs else t.result() for k, t in self.trackers.items()}
 
 # %% ../nbs/04a_gan.ipynb #e47ee927

@@ -46,6 +46,7 @@ LEVERS = {
     'augment_shift=4': dict(augment_shift=4),
     **{f'augment_intensity={s}': dict(augment_intensity=s) for s in (0.3, 0.6)},
     'precision=mixed_bfloat16': dict(precision='mixed_bfloat16'),
+    'restore_fraction=0.5': dict(restore_fraction=0.5),   # the restoration pass on half of each batch (less work)
     **{f'lambda_restore={w} (noise 0.5, grid 8)': dict(lambda_restore=float(w), restore_noise=0.5, restore_grid=8)
        for w in (1, 10, 30, 100)},
     **{f'lambda_restore={w} (noise {s}, grid {g}{f", area {a}" if a < 1 else ""})':

@@ -26,7 +26,7 @@ class DataError(AnomalyProError, ValueError):
 
 # %% ../nbs/00_core.ipynb #7c5c1742
 CHOICES = dict(strategy=('auto', 'mirrored', 'multiworker', 'none'),
-               precision=('float32', 'mixed_float16', 'mixed_bfloat16'),
+               precision=('float32', 'mixed_float16', 'mixed_bfloat16', 'fastest'),
                jit_compile=('auto', 'on', 'off', 'fastest'), conv_gradients=('auto', 'forward', 'keras'),
                upsample=('transpose', 'resize'))
 
@@ -77,9 +77,10 @@ class Config:
     restore_grid:int=8      # restoration: noise drawn on restore_grid x restore_grid cells, resized bilinearly
     restore_area:float=1.   # restoration: fraction of each image the noise covers, in smooth random patches
     restore_foreground:float=0. # restoration: noise only where (x_B + 1) / 2 exceeds this (the body); 0: everywhere
+    restore_fraction:float=1. # restoration: share of each batch's B images that get the pass (the first ones)
     # execution (how, not what: a run may resume under another strategy or precision)
     strategy:str='auto'     # tf.distribute strategy: 'auto', 'mirrored', 'multiworker' or 'none'
-    precision:str='float32' # 'float32', 'mixed_float16' (GPU, with loss scaling) or 'mixed_bfloat16'
+    precision:str='float32' # 'float32', 'mixed_float16' (GPU), 'mixed_bfloat16' or 'fastest' (`execution_plan`)
     jit_compile:str='auto'  # XLA for the step: 'on', 'off', 'auto' (Keras' rule) or 'fastest' (measured, per CPU)
     conv_gradients:str='auto' # conv gradients outside XLA: 'forward', 'keras', or 'auto' (see `execution_plan`)
 
@@ -118,6 +119,8 @@ def _check_ranges(self:Config):
     for k in ('beta1', 'beta2'):
         if not 0 <= getattr(self, k) < 1: raise ConfigError(f"{k} must be in [0, 1), got {getattr(self, k)!r}")
     if not 0 < self.restore_area <= 1: raise ConfigError(f"restore_area must be in (0, 1], got {self.restore_area!r}")
+    if not 0 < self.restore_fraction <= 1:
+        raise ConfigError(f"restore_fraction must be in (0, 1], got {self.restore_fraction!r}")
     if not 0 <= self.restore_foreground < 1:
         raise ConfigError(f"restore_foreground must be in [0, 1), got {self.restore_foreground!r}")
     if not 0 <= self.augment_intensity <= 1:

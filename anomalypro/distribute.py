@@ -9,7 +9,7 @@ from .core import Config, CHOICES, cpu_flags, AnomalyProError
 from .backend import tf
 
 # %% auto #0
-__all__ = ['make_strategy', 'get_strategy', 'is_chief', 'execution_plan']
+__all__ = ['make_strategy', 'get_strategy', 'is_chief', 'cpu_family', 'execution_plan']
 
 # %% ../nbs/04_distribute.ipynb #a01b518a
 def _tf_config():
@@ -59,13 +59,33 @@ def is_chief(strategy=None) -> bool: # a `tf.distribute.Strategy` (None: the cur
     return r.task_type == 'worker' and r.task_id == 0 and 'chief' not in r.cluster_spec().as_dict()
 
 # %% ../nbs/04_distribute.ipynb #af748124
-def execution_plan(cfg:Config, # uses jit_compile and conv_gradients
+def cpu_family(flags=None) -> str: # CPU flags (None: `cpu_flags()`)
+    "The CPU family `execution_plan` tells apart: 'avx512_amx', 'avx512_bf16', 'avx512', 'avx2' or 'other'"
+    f = cpu_flags() if flags is None else flags
+    if 'avx512f' in f: return 'avx512_amx' if 'amx_bf16' in f else 'avx512_bf16' if 'avx512_bf16' in f else 'avx512'
+    return 'avx2' if 'avx2' in f else 'other'
+
+_FAMILY_WHY = {
+    'avx2': 'XLA and forward-convolution gradients measured fastest on AVX2 (bench/README.md)',
+    'other': 'not measured; planned as AVX2, the nearest measured family',
+    'avx512': 'not measured; planned as avx512_bf16, the nearest measured family',
+    'avx512_bf16': "oneDNN's kernels with Keras' gradients measured fastest on AVX-512 with bfloat16 (AMD Zen 4)",
+    'avx512_amx': "oneDNN's kernels with Keras' gradients measured fastest on AVX-512 with AMX (bench/README.md)"}
+
+def execution_plan(cfg:Config, # uses jit_compile, conv_gradients and precision
                    gpu:bool=None, # a GPU is visible (None: ask TensorFlow)
                    flags=None): # CPU flags (None: `cpu_flags()`)
-    "How the training step runs here: dict(jit_compile=True | False | 'auto' (Keras' rule), forward_gradients=bool)"
+    "How the training step runs here: dict(jit_compile, forward_gradients, precision, family, why)"
     gpu = bool(tf.config.list_physical_devices('GPU')) if gpu is None else gpu
-    avx512 = 'avx512f' in (cpu_flags() if flags is None else flags)
+    family = cpu_family(flags)
+    avx512 = family.startswith('avx512')
     jit = {'on': True, 'off': False, 'auto': 'auto', 'fastest': gpu or not avx512}[cfg.jit_compile]
     xla = gpu if jit == 'auto' else jit
     fwd = {'forward': True, 'keras': False, 'auto': not gpu and not avx512}[cfg.conv_gradients]
-    return dict(jit_compile=jit, forward_gradients=fwd and not xla)   # XLA differentiates convolutions its own way
+    native_bf16 = family in ('avx512_bf16', 'avx512_amx') and not gpu
+    precision = cfg.precision if cfg.precision != 'fastest' else 'mixed_bfloat16' if native_bf16 else 'float32'
+    why = "a GPU: XLA by Keras' rule" if gpu else _FAMILY_WHY[family]
+    if cfg.precision == 'fastest':
+        why += '; bfloat16: native on this CPU' if native_bf16 else '; float32: no native bfloat16 here (or a GPU)'
+    return dict(jit_compile=jit, forward_gradients=fwd and not xla,   # XLA differentiates convolutions its own way
+                precision=precision, family='gpu' if gpu else family, why=why)

@@ -74,7 +74,7 @@ class HealthyGAN(keras.Model):
         super().__init__(**kwargs)
         cfg = config if isinstance(config, Config) else Config.from_dict(config or {})
         self.cfg = cfg
-        with precision_scope(cfg.precision):
+        with precision_scope(execution_plan(cfg)['precision']):
             self.generator = generator if generator is not None else build_generator(cfg)
             self.critic = critic if critic is not None else build_critic(cfg)
         self.iteration = keras.Variable(0, dtype='int64', trainable=False, name='iteration',
@@ -115,7 +115,7 @@ def compile(self:HealthyGAN, g_optimizer=None, # the generator's optimizer (None
     for m in (self.generator, self.critic): use_fast_gradients(m, fwd)
     self.g_optimizer = g_optimizer or _adam(c.g_lr, c, 1, self.iteration, 'g_adam')   # after the critic's updates
     self.d_optimizer = d_optimizer or _adam(c.d_lr, c, 0, self.iteration, 'd_adam')
-    if c.precision == 'mixed_float16':
+    if execution_plan(c)['precision'] == 'mixed_float16':
         self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer, name='g_loss_scale')
         self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer, name='d_loss_scale')
     self.g_optimizer.build(self.generator.trainable_variables)
@@ -205,8 +205,17 @@ def _generator_forward(self:HealthyGAN, x_a, x_b, iteration=None): # the restora
     "The generator's passes of a generator update: (out, mask, raw) on x_A, on x_B, and on corrupted x_B (the lever)"
     ys = [self.generator(x_a, training=True), self.generator(x_b, training=True)]
     if self.cfg.lambda_restore:   # the restoration lever: corrupted healthy images must come back clean
-        ys.append(self.generator(ops.clip(x_b + self._restore_noise(x_b, iteration), -1., 1.), training=True))
+        x_r = self._restore_images(x_b)
+        ys.append(self.generator(ops.clip(x_r + self._restore_noise(x_r, iteration), -1., 1.), training=True))
     return ys
+
+@patch
+def _restore_images(self:HealthyGAN, x_b):
+    "The first `restore_fraction` of the images `x_b` (at least one): those the restoration pass corrupts"
+    f = self.cfg.restore_fraction
+    if f == 1: return x_b
+    n = tf.cast(tf.math.ceil(f * tf.cast(ops.shape(x_b)[0], 'float32')), 'int32')
+    return x_b[:n]
 
 @patch
 def _generator_loss(self:HealthyGAN, x_a, x_b, ys):
@@ -217,7 +226,8 @@ def _generator_loss(self:HealthyGAN, x_a, x_b, ys):
     t = dict(g_adv=generator_adv_loss(self.critic(out_a, training=True), self.critic(out_b, training=True)),
              g_id=identity_loss(x_b, g_b), g_rec=reconstruction_loss(x_a, g_a, m_a),
              g_mask=0.5 * mask_loss(m_a, c.lambda_msmall, zo) + 0.5 * mask_loss(m_b, c.lambda_msmall, zo),
-             g_restore=restoration_loss(x_b, ys[2][0]) if c.lambda_restore else ops.zeros((), 'float32'))
+             g_restore=restoration_loss(self._restore_images(x_b), ys[2][0]) if c.lambda_restore
+                       else ops.zeros((), 'float32'))
     g_loss = generator_objective(t, c)
     return t, g_loss, self.g_optimizer.scale_loss(g_loss / _replica()[1])
 

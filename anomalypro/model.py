@@ -10,8 +10,8 @@ from .backend import tf, keras
 from keras import layers, ops
 
 # %% auto #0
-__all__ = ['conv2d_fast', 'conv2d_transpose_fast', 'FastConv2D', 'FastConv2DTranspose', 'use_fast_gradients', 'instance_norm',
-           'MaskComposite', 'build_generator', 'build_critic', 'precision_scope']
+__all__ = ['conv2d_fast', 'conv2d_transpose_fast', 'resize_conv_kernel', 'FastConv2D', 'FastConv2DTranspose',
+           'use_fast_gradients', 'instance_norm', 'MaskComposite', 'build_generator', 'build_critic', 'precision_scope']
 
 # %% ../nbs/03_model.ipynb #946d5aeb
 def _same_pads(size, k, s):
@@ -62,13 +62,35 @@ class _FastGradients:
         super().__init__(*args, **kwargs); self.fast_gradients = fast_gradients
     def get_config(self): return {**super().get_config(), 'fast_gradients': self.fast_gradients}
 
+def resize_conv_kernel(k): # (3, 3, in, out): a 'SAME' conv applied after nearest-neighbour x2 up-sampling
+    "The (4, 4, out, in) kernel of the stride-2 transposed conv equal to nearest x2 up-sampling then the conv `k`"
+    # along each axis, output pixel 2i sees input rows (i-1, i) through taps (k[0], k[1] + k[2]) and pixel 2i+1
+    # rows (i, i+1) through (k[0] + k[1], k[2]): the transposed conv's taps 3, 1 and 2, 0
+    m = tf.constant([[0, 0, 1], [0, 1, 1], [1, 1, 0], [1, 0, 0]], k.dtype)
+    return tf.einsum('ai,bj,ijco->aboc', m, m, k)
+
 @keras.saving.register_keras_serializable(package='anomalypro')
 class FastConv2D(_FastGradients, layers.Conv2D):
     "`keras.layers.Conv2D` with its gradients computed as forward convolutions (`conv2d_fast`)"
+    def __init__(self, *args, upsample:int=1, **kwargs): # 2: nearest x2 up-sampling first (3x3, stride 1, 'same')
+        super().__init__(*args, **kwargs); self.upsample = upsample
+        if upsample not in (1, 2) or upsample == 2 and (self.kernel_size != (3, 3) or self.strides != (1, 1)
+                                                         or self.padding != 'same' or self.dilation_rate != (1, 1)):
+            raise ValueError(f"upsample must be 1, or 2 with a 3x3 'same' conv of stride 1; got {upsample!r}")
+    def get_config(self): return {**super().get_config(), **({'upsample': self.upsample} if self.upsample > 1 else {})}
     def convolution_op(self, inputs, kernel):
+        k = tf.convert_to_tensor(kernel)   # a tensor: the gradient flows through the read
+        if self.upsample == 2:   # up-sampling then the conv, as one transposed conv (2.25x fewer FLOPs)
+            k = resize_conv_kernel(k)
+            if self.fast_gradients and _fast_ok(self, inputs): return conv2d_transpose_fast(inputs, k, 2)
+            shape = tf.stack([tf.shape(inputs)[0], 2 * inputs.shape[1], 2 * inputs.shape[2], k.shape[2]])
+            return tf.nn.conv2d_transpose(inputs, k, shape, 2, 'SAME')
         if not (self.fast_gradients and _fast_ok(self, inputs)): return super().convolution_op(inputs, kernel)
-        # a tensor: the gradient flows through the read
-        return conv2d_fast(inputs, tf.convert_to_tensor(kernel), self.strides[0])
+        return conv2d_fast(inputs, k, self.strides[0])
+    def compute_output_shape(self, input_shape):
+        n, h, w, _ = super().compute_output_shape(input_shape)
+        u = self.upsample
+        return (n, None if h is None else u * h, None if w is None else u * w, self.filters)
 
 @keras.saving.register_keras_serializable(package='anomalypro')
 class FastConv2DTranspose(_FastGradients, layers.Conv2DTranspose):
@@ -90,9 +112,8 @@ def instance_norm(name=None):
     "Affine instance norm with per-image statistics (train and test)"
     return layers.GroupNormalization(groups=-1, epsilon=1e-5, name=name)
 
-def _conv_in_relu(h, filters, kernel, strides, name, transpose=False):
-    conv = FastConv2DTranspose if transpose else FastConv2D
-    h = conv(filters, kernel, strides=strides, padding='same', use_bias=False, name=f'{name}_conv')(h)
+def _conv_in_relu(h, filters, kernel, strides, name, conv=FastConv2D, **kw):
+    h = conv(filters, kernel, strides=strides, padding='same', use_bias=False, name=f'{name}_conv', **kw)(h)
     h = instance_norm(f'{name}_in')(h)
     return layers.ReLU(name=f'{name}_relu')(h)
 
@@ -136,10 +157,8 @@ def build_generator(cfg:Config # uses image_size, channels, conv_dim, repeat_num
     for i in range(cfg.repeat_num): h = _residual_block(h, d, f'res{i+1}')
     for i in range(2):
         d //= 2
-        if cfg.upsample == 'resize':
-            h = layers.UpSampling2D(2, interpolation='nearest', name=f'up{i+1}_resize')(h)
-            h = _conv_in_relu(h, d, 3, 1, f'up{i+1}')
-        else: h = _conv_in_relu(h, d, 4, 2, f'up{i+1}', transpose=True)
+        if cfg.upsample == 'resize': h = _conv_in_relu(h, d, 3, 1, f'up{i+1}', upsample=2)
+        else: h = _conv_in_relu(h, d, 4, 2, f'up{i+1}', conv=FastConv2DTranspose)
     y = FastConv2D(c + 1, 7, padding='same', use_bias=False, name='head_conv')(h)
     # outputs in float32 under mixed precision
     out, mask, raw = MaskComposite(bias=cfg.mask_bias, name='mask_composite', dtype='float32')([x, y])

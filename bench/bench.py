@@ -7,6 +7,7 @@
     python bench/bench.py --xla on --precision mixed_bfloat16
     python bench/bench.py --json out.json                  # also write the records
     python bench/bench.py --official-python /path/to/python  # a Python with PyTorch, for the official release's timing
+    python bench/bench.py --plan                           # how each preset's step runs on this machine, and why; no timing
 
 What each figure is (one JSON record per configuration, then a table):
 
@@ -37,6 +38,17 @@ What each figure is (one JSON record per configuration, then a table):
   ours; `x_official` = the release's s/iteration / ours (3 channels), so > 1 means we are faster. Where our
   configuration's up-sampling differs from the release's (`cpu` uses resize + 3x3 conv, 2.25x the FLOPs of a 4x4
   transposed conv at that layer), the record also times ours with `upsample=transpose`: `x_official_same_arch`.
+- equal method: beside each configuration as used, ours at exactly the release's method (`equal_method`: the `paper`
+  preset's losses, up-sampling and schedule at the configuration's size, widths, depths and batch, restoration off,
+  with the configuration's execution keys: XLA, conv gradients, precision), 3 channels: `x_official_equal_method` =
+  the release's s/iteration / that. Both run the same arithmetic per update; ours skips one generator pass the release
+  makes (the last critic update reuses the generator update's translation of x_A), which `gflop_per_iter` counts.
+- levers: for each lever of the configuration that changes the work of a step (`WORK_LEVERS`: the up-sampling, the
+  restoration pass), the equal-method row with that lever alone switched to the configuration's value:
+  `levers[name]` gives its s/iteration, GFLOP/iteration and the difference to the equal-method row (`--no-levers`
+  skips them). The other levers beyond the paper (mask bias, focus warm-up, augmentation) change no FLOPs of a step.
+- plan: the trainer's `execution_plan` for the configuration on this machine (XLA, conv gradients, precision, the
+  CPU family and why), in every record; `--plan` prints it for each preset without timing anything.
 
 Each configuration runs in its own process, so that its peak memory is its own. This is a benchmark, not a test:
 the figures vary with the machine and its load (this project's CPU machines are shared VMs: expect +-10%).
@@ -46,6 +58,11 @@ import argparse, json, os, platform, resource, statistics, subprocess, sys, time
 DEFAULT = ['cpu@64', 'cpu@128', 'wide@64', 'paper@128']
 ARCHS = {'wide': ('cpu', dict(conv_dim=32, repeat_num=3, d_conv_dim=32, d_repeat_num=5))}   # the issue's third architecture
 OFFICIAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'peers', 'healthygan-official')
+
+WORK_LEVERS = {'upsample': ('upsample',),   # levers beyond the paper that change a step's FLOPs, with their own keys
+               'lambda_restore': ('lambda_restore', 'restore_noise', 'restore_grid', 'restore_area', 'restore_foreground')}
+EXECUTION = ('jit_compile', 'conv_gradients', 'precision')
+SHAPE = ('image_size', 'conv_dim', 'repeat_num', 'd_conv_dim', 'd_repeat_num', 'batch_size', 'n_critic')
 
 def parse_config(spec):
     "'preset@size[:key=value,...]' -> (preset name, overrides of the preset)"
@@ -60,6 +77,27 @@ def parse_config(spec):
         if not eq: raise SystemExit(f"bad override {kv!r} in {spec!r}: expected key=value")
         over[k] = yaml.safe_load(v)
     return base, over
+
+def spec_of(name, over):
+    "The configuration spec 'name@size:key=value,...' of preset `name` with overrides `over`"
+    over = dict(over); size = over.pop('image_size')
+    return f"{name}@{size}" + (':' + ','.join(f'{k}={v}' for k, v in over.items()) if over else '')
+
+def equal_method(spec):
+    "The spec of the release's method (the `paper` preset) at `spec`'s shape and execution keys"
+    from anomalypro.core import preset
+    name, over = parse_config(spec)
+    p = preset(name, **over)
+    return spec_of('paper', {k: getattr(p, k) for k in SHAPE + EXECUTION})
+
+def levers(spec):
+    "{lever: spec}: the equal-method spec with each work-changing lever of `spec` switched to `spec`'s value"
+    from anomalypro.core import preset
+    name, over = parse_config(spec)
+    p, paper = preset(name, **over), preset('paper')
+    eq = parse_config(equal_method(spec))[1]
+    return {k: spec_of('paper', {**eq, **{key: getattr(p, key) for key in keys}})
+            for k, keys in WORK_LEVERS.items() if getattr(p, k) != getattr(paper, k)}
 
 def graph_flops(g):
     "FLOPs of a traced graph: convolutions, their gradients and matrix products (2 x multiply-adds); (total, by op type)"
@@ -148,7 +186,8 @@ def run_one(spec, steps, infer_n, convs, xla, precision, channels=None):
     gan.score(x[:256], batch_size=256)
     t = time.perf_counter(); gan.score(x, batch_size=256); infer256 = len(x) / (time.perf_counter() - t)
     s_iter = step / cfg.n_critic
-    rec = dict(config=spec, channels=cfg.channels, upsample=cfg.upsample,
+    from anomalypro.distribute import execution_plan
+    rec = dict(config=spec, channels=cfg.channels, upsample=cfg.upsample, plan=execution_plan(cfg),
                convs='forward' if gan.generator.get_layer('head_conv').fast_gradients else 'keras', xla=xla, jit_compile=bool(gan.jit_compile), precision=precision,
                image_size=cfg.image_size, batch_size=cfg.batch_size, n_critic=cfg.n_critic,
                generator_params=gan.generator.count_params(), critic_params=gan.critic.count_params(),
@@ -201,10 +240,23 @@ def machine():
     return dict(python=platform.python_version(), cpus=os.cpu_count(), tensorflow=tf.__version__, keras=keras.__version__,
                 gpus=names, onednn=onednn, machine=platform.machine(), processor=platform.processor() or None)
 
-COLS = ['config', 'channels', 'convs', 'xla', 'precision', 'train_s_per_iter', 'official_s_per_iter', 'x_official',
-        'x_official_same_arch', 'train_images_per_s', 'gflop_per_iter', 'train_gflops_per_s',
+COLS = ['config', 'channels', 'convs', 'xla', 'precision', 'train_s_per_iter', 'official_s_per_iter',
+        'ours_rgb_s_per_iter', 'x_official', 'equal_s_per_iter', 'x_official_equal_method', 'levers', 'train_images_per_s', 'gflop_per_iter', 'train_gflops_per_s',
         'peak_gflops_per_s', 'utilisation', 'inference_images_per_s', 'inference_x_training', 'flop_bound_inference_x_training',
         'inference_utilisation', 'inference_images_per_s_batch256', 'pipeline_images_per_s', 'pipeline_x_training', 'peak_rss_mb']
+
+def print_plan():
+    "Each preset's execution plan on this machine (and with precision='fastest'), and why"
+    from anomalypro.core import preset, PRESETS, cpu_flags
+    from anomalypro.distribute import execution_plan, cpu_family
+    f = cpu_flags()
+    print(f"CPU family: {cpu_family()} (flags: {', '.join(sorted(x for x in f if x.startswith(('avx', 'amx', 'fma'))))})")
+    for name in PRESETS:
+        for prec in ('as preset', 'fastest'):
+            c = preset(name) if prec == 'as preset' else preset(name, precision='fastest')
+            p = execution_plan(c)
+            print(f"{name:6s} precision {prec:9s}: XLA {p['jit_compile']}, forward conv gradients {p['forward_gradients']}, "
+                  f"{p['precision']}  ({p['why']})")
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -215,7 +267,10 @@ def main():
                     help="conv_gradients: the conv layers' gradients outside XLA (auto: the trainer's execution_plan)")
     ap.add_argument('--xla', choices=['preset', 'auto', 'on', 'off', 'fastest'], default='preset',
                     help="jit_compile of the training step (default: the preset's: fastest for cpu, auto for paper)")
-    ap.add_argument('--precision', choices=['float32', 'mixed_float16', 'mixed_bfloat16'], default='float32')
+    ap.add_argument('--precision', choices=['float32', 'mixed_float16', 'mixed_bfloat16', 'fastest'], default='float32',
+                    help="every row's precision (fastest: bfloat16 where the CPU has it natively, see --plan)")
+    ap.add_argument('--no-levers', action='store_true', help='skip the rows of single levers beyond the paper')
+    ap.add_argument('--plan', action='store_true', help="print each preset's execution plan on this machine and exit")
     ap.add_argument('--json', help='also write all records to this file')
     ap.add_argument('--official', default=OFFICIAL, help='folder of the official release\'s timing script (default ../shared/peers/healthygan-official)')
     ap.add_argument('--official-python', default=sys.executable, help='a Python with PyTorch for the release (default: this one)')
@@ -224,6 +279,7 @@ def main():
     ap.add_argument('--channels', type=int, help=argparse.SUPPRESS)
     ap.add_argument('--one', help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.plan: print_plan(); return
     if args.one:
         print(json.dumps(run_one(args.one, args.steps, args.infer, args.convs, args.xla, args.precision, args.channels))); return
     why_not = 'skipped (--no-official)' if args.no_official else official_available(args.official_python, args.official)
@@ -247,15 +303,28 @@ def main():
             if secs and rgb:
                 rec.update(official_s_per_iter=secs, ours_rgb_s_per_iter=rgb['train_s_per_iter'],
                            x_official=round(secs / rgb['train_s_per_iter'], 2))
-                if rec['upsample'] != 'transpose':
-                    same = ours(spec + (',' if ':' in spec else ':') + 'upsample=transpose', steps, channels=3)
-                    if same: rec.update(ours_rgb_same_arch_s_per_iter=same['train_s_per_iter'],
-                                        x_official_same_arch=round(secs / same['train_s_per_iter'], 2))
+                eq = ours(equal_method(spec), steps, channels=3)
+                if eq:
+                    rec.update(equal_method=eq['config'], equal_s_per_iter=eq['train_s_per_iter'],
+                               equal_gflop_per_iter=eq['gflop_per_iter'], equal_utilisation=eq['utilisation'],
+                               x_official_equal_method=round(secs / eq['train_s_per_iter'], 2))
+                    if not args.no_levers:
+                        rec['levers'] = {}
+                        for k, lspec in levers(spec).items():
+                            lv = ours(lspec, steps, channels=3)
+                            if lv: rec['levers'][k] = dict(
+                                s_per_iter=lv['train_s_per_iter'], gflop_per_iter=lv['gflop_per_iter'],
+                                extra_s=round(lv['train_s_per_iter'] - eq['train_s_per_iter'], 4),
+                                extra_gflop=round(lv['gflop_per_iter'] - eq['gflop_per_iter'], 2))
         recs.append(rec); print(json.dumps(rec), flush=True)
     m = machine()
     print(f"\nmachine: {json.dumps(m)}")
     print('| ' + ' | '.join(COLS) + ' |'); print('|' + '---|' * len(COLS))
-    for r in recs: print('| ' + ' | '.join(str(r.get(c, '-')) for c in COLS) + ' |')
+    def cell(r, c):
+        if c == 'levers': return '; '.join(f"{k} +{v['extra_s']} s, +{v['extra_gflop']} GFLOP" for k, v in r.get(c, {}).items()) or '-'
+        if c == 'precision': return r['plan'].get('precision', r['precision'])
+        return str(r.get(c, '-'))
+    for r in recs: print('| ' + ' | '.join(cell(r, c) for c in COLS) + ' |')
     if args.json:
         with open(args.json, 'w') as f: json.dump(dict(machine=m, records=recs), f, indent=1)
 

@@ -25,7 +25,7 @@ __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'BUNDLE_FILES', 'OPTIONAL_FILES', 
 # %% ../nbs/08b_bundle.ipynb #316e137b
 BUNDLE_FORMAT = 'anomalypro-model'  # `format` in bundle.json
 BUNDLE_VERSION = 3                  # the newest layout this anomalypro reads (2: volumes sliced by 'foreground';
-                                    # 3: a generator whose up-sampling conv holds its own x2 resize, `FastConv2D`)
+                                    # 3: `Config` keys and layers older ones reject)
 BUNDLE_FILES = ('generator.keras', 'config.yaml', 'preprocessing.json', 'threshold.json', 'training.json')
 OPTIONAL_FILES = ('calibration.npz',)  # in a bundle when its score variant needs it; checksummed like the others
 CODE_CLASSES = {'Lambda', '__lambda__', 'TFSMLayer', 'TorchModuleWrapper', 'JaxLayer', 'FlaxLayer'}
@@ -229,11 +229,10 @@ def _write_parts(det, folder:Path):
 def _now(): return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
 
 def _format_version(folder:Path):
-    "The oldest layout that describes the bundle: an older reader must refuse what it would misread or fail to load"
-    f, c = folder/'preprocessing.json', folder/'config.yaml'
-    vol = json.loads(f.read_text()).get('volume') if f.exists() else None
-    if c.exists() and Config.from_yaml(c).upsample == 'resize': return 3   # `FastConv2D(upsample=2)` in the generator
-    return 2 if vol and list(vol.get('slice_range') or [])[:1] == ['foreground'] else 1
+    "The layout of a bundle written now: 3 (an older reader must refuse it rather than call it corrupt)"
+    # format 2 readers reject this anomalypro's configuration (`restore_fraction`, precision 'fastest'), and format 1
+    # readers also slice volumes by 'foreground' wrongly; every bundle written now is therefore format 3
+    return BUNDLE_VERSION
 
 def _bundle_meta(folder:Path, names:list):
     "bundle.json: the format and its version, the versions that wrote it, when, and a SHA-256 of each file"

@@ -9,7 +9,7 @@ from .core import Config, CHOICES, cpu_flags, AnomalyProError
 from .backend import tf
 
 # %% auto #0
-__all__ = ['make_strategy', 'get_strategy', 'is_chief', 'cpu_family', 'execution_plan']
+__all__ = ['make_strategy', 'get_strategy', 'is_chief', 'cpu_family', 'execution_plan', 'run_plan']
 
 # %% ../nbs/04_distribute.ipynb #a01b518a
 def _tf_config():
@@ -74,18 +74,25 @@ _FAMILY_WHY = {
 
 def execution_plan(cfg:Config, # uses jit_compile, conv_gradients and precision
                    gpu:bool=None, # a GPU is visible (None: ask TensorFlow)
-                   flags=None): # CPU flags (None: `cpu_flags()`)
+                   flags=None, # CPU flags (None: `cpu_flags()`)
+                   distributed:bool=False): # the step runs under a `tf.distribute` strategy (not the default one)
     "How the training step runs here: dict(jit_compile, forward_gradients, precision, family, why)"
     gpu = bool(tf.config.list_physical_devices('GPU')) if gpu is None else gpu
     family = cpu_family(flags)
     avx512 = family.startswith('avx512')
     jit = {'on': True, 'off': False, 'auto': 'auto', 'fastest': gpu or not avx512}[cfg.jit_compile]
+    if distributed and jit is True: jit = False   # Keras does not XLA-compile a distributed step
     xla = gpu if jit == 'auto' else jit
     fwd = {'forward': True, 'keras': False, 'auto': not gpu and not avx512}[cfg.conv_gradients]
     native_bf16 = family in ('avx512_bf16', 'avx512_amx') and not gpu
     precision = cfg.precision if cfg.precision != 'fastest' else 'mixed_bfloat16' if native_bf16 else 'float32'
-    why = "a GPU: XLA by Keras' rule" if gpu else _FAMILY_WHY[family]
+    why = 'a GPU is visible' if gpu else _FAMILY_WHY[family]
     if cfg.precision == 'fastest':
         why += '; bfloat16: native on this CPU' if native_bf16 else '; float32: no native bfloat16 here (or a GPU)'
     return dict(jit_compile=jit, forward_gradients=fwd and not xla,   # XLA differentiates convolutions its own way
                 precision=precision, family='gpu' if gpu else family, why=why)
+
+# %% ../nbs/04_distribute.ipynb #7b2e9d41
+def run_plan(cfg:Config): # uses strategy, jit_compile, conv_gradients and precision
+    "`execution_plan` of a run of `cfg` in this process, under the strategy `cfg.strategy` names (`get_strategy`)"
+    return execution_plan(cfg, distributed=get_strategy(cfg.strategy) is not tf.distribute.get_strategy())

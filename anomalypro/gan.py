@@ -4,7 +4,7 @@
 
 # %% ../nbs/04a_gan.ipynb #dadbdf17
 from __future__ import annotations
-import warnings
+import warnings, math
 from fastcore.basics import patch
 from .core import Config, AnomalyProError
 from .backend import seed_everything, tf, keras
@@ -104,17 +104,18 @@ def compile(self:HealthyGAN, g_optimizer=None, # the generator's optimizer (None
     "Take the generator's and the critic's optimizers, and decide XLA and the conv gradients (`execution_plan`)"
     c = self.cfg
     distributed = getattr(self, '_distribute_strategy', None) is not None
-    jit = execution_plan(c)['jit_compile']
-    if jit is True and distributed:
+    if c.jit_compile == 'on' and distributed:
         warnings.warn("jit_compile='on' is ignored under a tf.distribute strategy: Keras does not XLA-compile a "
                       "multi-replica step")
-        jit = False
-    kwargs.setdefault('jit_compile', jit)
+    kwargs.setdefault('jit_compile', execution_plan(c, distributed=distributed)['jit_compile'])
     super(HealthyGAN, self).compile(optimizer=None, **kwargs)
     fwd = execution_plan(c.replace(jit_compile='on' if self.jit_compile else 'off'))['forward_gradients']
     for m in (self.generator, self.critic): use_fast_gradients(m, fwd)
     self.g_optimizer = g_optimizer or _adam(c.g_lr, c, 1, self.iteration, 'g_adam')   # after the critic's updates
     self.d_optimizer = d_optimizer or _adam(c.d_lr, c, 0, self.iteration, 'd_adam')
+    if c.restore_fraction < 1 and self.distribute_strategy.num_replicas_in_sync > 1:
+        raise AnomalyProError(f"restore_fraction < 1 trains on one device only (the first images of each batch), "
+                              f"not {self.distribute_strategy.num_replicas_in_sync} replicas: use strategy 'none'")
     if execution_plan(c)['precision'] == 'mixed_float16':
         self.g_optimizer = keras.optimizers.LossScaleOptimizer(self.g_optimizer, name='g_loss_scale')
         self.d_optimizer = keras.optimizers.LossScaleOptimizer(self.d_optimizer, name='d_loss_scale')
@@ -211,11 +212,12 @@ def _generator_forward(self:HealthyGAN, x_a, x_b, iteration=None): # the restora
 
 @patch
 def _restore_images(self:HealthyGAN, x_b):
-    "The first `restore_fraction` of the images `x_b` (at least one): those the restoration pass corrupts"
-    f = self.cfg.restore_fraction
+    "The first ceil(`restore_fraction` x batch) images of `x_b`: those the restoration pass corrupts (one device)"
+    f, n = self.cfg.restore_fraction, x_b.shape[0]
     if f == 1: return x_b
-    n = tf.cast(tf.math.ceil(f * tf.cast(ops.shape(x_b)[0], 'float32')), 'int32')
-    return x_b[:n]
+    if n is not None: return x_b[:math.ceil(round(f * n, 9))]   # 0.3 x 50 images is 15, not 16
+    k = tf.math.ceil(tf.round(f * tf.cast(ops.shape(x_b)[0], 'float64') * 1e9) / 1e9)
+    return x_b[:tf.cast(k, 'int32')]
 
 @patch
 def _generator_loss(self:HealthyGAN, x_a, x_b, ys):

@@ -75,22 +75,25 @@ class FastConv2D(_FastGradients, layers.Conv2D):
     def __init__(self, *args, upsample:int=1, **kwargs): # 2: nearest x2 up-sampling first (3x3, stride 1, 'same')
         super().__init__(*args, **kwargs); self.upsample = upsample
         if upsample not in (1, 2) or upsample == 2 and (self.kernel_size != (3, 3) or self.strides != (1, 1)
-                                                         or self.padding != 'same' or self.dilation_rate != (1, 1)):
-            raise ValueError(f"upsample must be 1, or 2 with a 3x3 'same' conv of stride 1; got {upsample!r}")
+                                                         or self.padding != 'same' or self.dilation_rate != (1, 1)
+                                                         or self.data_format != 'channels_last'):
+            raise ValueError(f"upsample must be 1, or 2 with a 3x3 'same' channels-last conv of stride 1; "
+                             f"got {upsample!r}")
     def get_config(self): return {**super().get_config(), **({'upsample': self.upsample} if self.upsample > 1 else {})}
     def convolution_op(self, inputs, kernel):
         k = tf.convert_to_tensor(kernel)   # a tensor: the gradient flows through the read
         if self.upsample == 2:   # up-sampling then the conv, as one transposed conv (2.25x fewer FLOPs)
             k = resize_conv_kernel(k)
             if self.fast_gradients and _fast_ok(self, inputs): return conv2d_transpose_fast(inputs, k, 2)
-            shape = tf.stack([tf.shape(inputs)[0], 2 * inputs.shape[1], 2 * inputs.shape[2], k.shape[2]])
+            n, h, w = tf.shape(inputs)[0], tf.shape(inputs)[1], tf.shape(inputs)[2]
+            shape = tf.stack([n, 2 * h, 2 * w, k.shape[2]])
             return tf.nn.conv2d_transpose(inputs, k, shape, 2, 'SAME')
         if not (self.fast_gradients and _fast_ok(self, inputs)): return super().convolution_op(inputs, kernel)
         return conv2d_fast(inputs, k, self.strides[0])
     def compute_output_shape(self, input_shape):
+        if self.upsample == 1: return super().compute_output_shape(input_shape)
         n, h, w, _ = super().compute_output_shape(input_shape)
-        u = self.upsample
-        return (n, None if h is None else u * h, None if w is None else u * w, self.filters)
+        return (n, None if h is None else 2 * h, None if w is None else 2 * w, self.filters)
 
 @keras.saving.register_keras_serializable(package='anomalypro')
 class FastConv2DTranspose(_FastGradients, layers.Conv2DTranspose):

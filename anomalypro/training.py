@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 from .core import Config, PRESETS, preset, AnomalyProError, ConfigError
 from .backend import keras, run_info
-from .distribute import execution_plan
+from .distribute import run_plan
 from . import evaluate as ev
 from .scores import aggregate_patients, SCORE_VARIANTS, CALIBRATED_VARIANTS, MapCalibration
 from .registry import EXPERIMENTS, read_params, prepare_data
@@ -89,7 +89,7 @@ def _prepare_run(out:Path, data, data_dir, max_per_set, options, config, overrid
     out.mkdir(parents=True, exist_ok=True)
     ddir_ = None if ddir is None else str(Path(ddir).resolve())
     (out/'train_args.json').write_text(json.dumps(dict(args, experiment=exp, data_dir=ddir_), indent=1))
-    info = run_info(experiment=exp, data=args['data'], execution_plan=execution_plan(cfg))
+    info = run_info(experiment=exp, data=args['data'], execution_plan=run_plan(cfg))
     (out/'run_info.json').write_text(json.dumps(info, indent=1))
     return data, cfg, exp, ddir
 

@@ -35,14 +35,14 @@ What each figure is (one JSON record per configuration, then a table):
   (`--official-python`, default this interpreter) are present, each configuration also runs the release's own training
   iteration (`time_official.py`: critic step with the penalty every iteration, generator step every second one, 3
   channels, batch 16, 4x4 transposed-conv up-sampling) at the same widths and depths, in its own process, right after
-  ours; `x_official` = the release's s/iteration / ours (3 channels), so > 1 means we are faster. Where our
-  configuration's up-sampling differs from the release's (`cpu` uses resize + 3x3 conv, 2.25x the FLOPs of a 4x4
-  transposed conv at that layer), the record also times ours with `upsample=transpose`: `x_official_same_arch`.
+  ours; `x_official` = the release's s/iteration / ours (3 channels, `ours_rgb_s_per_iter`): > 1 means we are faster.
 - equal method: beside each configuration as used, ours at exactly the release's method (`equal_method`: the `paper`
   preset's losses, up-sampling and schedule at the configuration's size, widths, depths and batch, restoration off,
-  with the configuration's execution keys: XLA, conv gradients, precision), 3 channels: `x_official_equal_method` =
-  the release's s/iteration / that. Both run the same arithmetic per update; ours skips one generator pass the release
-  makes (the last critic update reuses the generator update's translation of x_A), which `gflop_per_iter` counts.
+  with the configuration's XLA setting; precision and conv gradients are the command line's, as for every row),
+  3 channels: `equal_s_per_iter`, and `x_official_equal_method` = the release's s/iteration / that. Both run the
+  same arithmetic per update; ours skips one generator pass the release makes (the last critic update reuses the
+  generator update's translation of x_A), which `gflop_per_iter` counts. The equal-method and lever rows run with or
+  without the release.
 - levers: for each lever of the configuration that changes the work of a step (`WORK_LEVERS`: the up-sampling, the
   restoration pass), the equal-method row with that lever alone switched to the configuration's value:
   `levers[name]` gives its s/iteration, GFLOP/iteration and the difference to the equal-method row (`--no-levers`
@@ -60,23 +60,33 @@ ARCHS = {'wide': ('cpu', dict(conv_dim=32, repeat_num=3, d_conv_dim=32, d_repeat
 OFFICIAL = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'shared', 'peers', 'healthygan-official')
 
 WORK_LEVERS = {'upsample': ('upsample',),   # levers beyond the paper that change a step's FLOPs, with their own keys
-               'lambda_restore': ('lambda_restore', 'restore_noise', 'restore_grid', 'restore_area', 'restore_foreground')}
-EXECUTION = ('jit_compile', 'conv_gradients', 'precision')
+               'lambda_restore': ('lambda_restore', 'restore_noise', 'restore_grid', 'restore_area', 'restore_foreground',
+                                  'restore_fraction')}
+EXECUTION = ('jit_compile',)   # the configuration's own; precision and conv gradients are the command line's
 SHAPE = ('image_size', 'conv_dim', 'repeat_num', 'd_conv_dim', 'd_repeat_num', 'batch_size', 'n_critic')
 
 def parse_config(spec):
     "'preset@size[:key=value,...]' -> (preset name, overrides of the preset)"
     import yaml
+    from dataclasses import fields
+    from anomalypro.core import Config
     head, _, extra = spec.partition(':')
     name, _, size = head.partition('@')
     if not size.isdigit(): raise SystemExit(f"bad configuration {spec!r}: expected preset@size[:key=value,...], e.g. cpu@64")
     base, over = ARCHS.get(name, (name, {}))
     over = {**over, 'image_size': int(size)}
+    strings = {f.name for f in fields(Config) if f.type == 'str'}
     for kv in filter(None, extra.split(',')):
         k, eq, v = kv.partition('=')
         if not eq: raise SystemExit(f"bad override {kv!r} in {spec!r}: expected key=value")
-        over[k] = yaml.safe_load(v)
+        over[k] = v if k in strings else yaml.safe_load(v)   # YAML would read jit_compile=off as False
     return base, over
+
+def config_of(spec):
+    "The `Config` of a configuration spec"
+    from anomalypro.core import preset
+    name, over = parse_config(spec)
+    return preset(name, **over)
 
 def spec_of(name, over):
     "The configuration spec 'name@size:key=value,...' of preset `name` with overrides `over`"
@@ -296,26 +306,27 @@ def main():
         steps = min(args.steps, 2) if paper else args.steps
         rec = ours(spec, steps)
         if rec is None: continue
+        rgb = rec if rec['channels'] == 3 else ours(spec, steps, channels=3)   # as the release: 3 channels
+        same = config_of(equal_method(spec)).replace(channels=3) == config_of(spec).replace(channels=3)
+        eq = rgb if same else ours(equal_method(spec), steps, channels=3)
+        if rgb: rec.update(ours_rgb_s_per_iter=rgb['train_s_per_iter'])
+        if eq:
+            rec.update(equal_method=eq['config'], equal_s_per_iter=eq['train_s_per_iter'],
+                       equal_gflop_per_iter=eq['gflop_per_iter'], equal_utilisation=eq['utilisation'])
+            if not args.no_levers:
+                rec['levers'] = {}
+                for k, lspec in levers(spec).items():
+                    lv = ours(lspec, steps, channels=3)
+                    if lv: rec['levers'][k] = dict(
+                        s_per_iter=lv['train_s_per_iter'], gflop_per_iter=lv['gflop_per_iter'],
+                        extra_s=round(lv['train_s_per_iter'] - eq['train_s_per_iter'], 4),
+                        extra_gflop=round(lv['gflop_per_iter'] - eq['gflop_per_iter'], 2))
         if not why_not:
-            rgb = rec if rec['channels'] == 3 else ours(spec, steps, channels=3)
             secs, line = official_seconds(spec, args.official_python, args.official, 2 if paper else args.official_iters)
             rec['official'] = line
             if secs and rgb:
-                rec.update(official_s_per_iter=secs, ours_rgb_s_per_iter=rgb['train_s_per_iter'],
-                           x_official=round(secs / rgb['train_s_per_iter'], 2))
-                eq = ours(equal_method(spec), steps, channels=3)
-                if eq:
-                    rec.update(equal_method=eq['config'], equal_s_per_iter=eq['train_s_per_iter'],
-                               equal_gflop_per_iter=eq['gflop_per_iter'], equal_utilisation=eq['utilisation'],
-                               x_official_equal_method=round(secs / eq['train_s_per_iter'], 2))
-                    if not args.no_levers:
-                        rec['levers'] = {}
-                        for k, lspec in levers(spec).items():
-                            lv = ours(lspec, steps, channels=3)
-                            if lv: rec['levers'][k] = dict(
-                                s_per_iter=lv['train_s_per_iter'], gflop_per_iter=lv['gflop_per_iter'],
-                                extra_s=round(lv['train_s_per_iter'] - eq['train_s_per_iter'], 4),
-                                extra_gflop=round(lv['gflop_per_iter'] - eq['gflop_per_iter'], 2))
+                rec.update(official_s_per_iter=secs, x_official=round(secs / rgb['train_s_per_iter'], 2))
+                if eq: rec.update(x_official_equal_method=round(secs / eq['train_s_per_iter'], 2))
         recs.append(rec); print(json.dumps(rec), flush=True)
     m = machine()
     print(f"\nmachine: {json.dumps(m)}")

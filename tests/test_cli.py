@@ -67,8 +67,8 @@ def test_bundle_layout(trained):
     files = {'generator.keras', 'config.yaml', 'preprocessing.json', 'threshold.json', 'training.json'} | cal
     assert {p.name for p in b.iterdir()} == files | {'bundle.json', 'MODEL_CARD.md'}
     meta = json.loads((b/'bundle.json').read_text())
-    # format 2: an own-folders bundle slices volumes by 'foreground' (every slice with tissue), which format 1 lacks
-    assert meta['format'] == 'anomalypro-model' and meta['format_version'] == 2 and meta['anomalypro'] and meta['created']
+    # format 3: this anomalypro's configuration keys (restore_fraction) and layers, which format-2 readers reject
+    assert meta['format'] == 'anomalypro-model' and meta['format_version'] == 3 and meta['anomalypro'] and meta['created']
     assert json.loads((b/'preprocessing.json').read_text())['volume']['slice_range'] == ['foreground', 0.25]
     assert set(meta['files']) == files
     sc = pd.read_csv(out/'scores.csv'); val = sc[sc['set'] == 'val']

@@ -2,6 +2,14 @@
 # The whole test suite, from a fresh clone: environment, install, notebook hygiene, notebook tests, pytest.
 # Usage: bash tools/test.sh [extra pytest args]
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+# The documentation site's browser test needs Chromium: on CI (CI set) Debian's package is installed where it is
+# missing (about 20 s, as root or through sudo); elsewhere that test is skipped, saying so, where Chromium is absent.
+if [ -n "${CI:-}" ] && ! command -v chromium >/dev/null 2>&1 && ! command -v chromium-browser >/dev/null 2>&1; then
+  echo "[anomalypro] installing Chromium (Debian's chromium) for the documentation site's browser test"
+  SUDO=(); [ "$(id -u)" != 0 ] && SUDO=(sudo)
+  { "${SUDO[@]}" apt-get update -qq && "${SUDO[@]}" env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; } \
+    >/dev/null || echo "[anomalypro] could not install Chromium: tests/test_docs.py will say so"
+fi
 echo "[anomalypro] 1/4 nbdev-clean and nbdev-export must not change any file"
 snap() { find nbs anomalypro -type f \( -name '*.ipynb' -o -name '*.py' \) -not -path '*/.ipynb_checkpoints/*' -not -path '*/__pycache__/*' | sort | xargs sha1sum; }
 before="$(snap)"

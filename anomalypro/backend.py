@@ -38,8 +38,9 @@ def filtered_stderr():
         if keep: os.write(2, keep.encode())
 
 # %% ../nbs/00a_backend.ipynb #d4972565
-INSTALL_HINT = ("anomalypro needs TensorFlow as the Keras backend. Install one of: pip install 'anomalypro[cpu]' "
-                "(CPU only), 'anomalypro[gpu]' (CUDA), 'anomalypro[tf]'")
+INSTALL_HINT = ("anomalypro needs TensorFlow as the Keras backend. Install one of: "
+                "pip install 'tensorflow-cpu==2.21.*' (CPU only), 'tensorflow[and-cuda]==2.21.*' (CUDA), "
+                "'tensorflow==2.21.*'; or, in a clone of anomalypro: pip install '.[cpu]'")
 
 def _configure(tf):
     try: tf.config.threading.set_inter_op_parallelism_threads(int(os.environ.get('ANOMALYPRO_INTER_OP_THREADS', 1)))

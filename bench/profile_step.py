@@ -1,7 +1,7 @@
 #!/usr/bin/env python
 """Where a training step's time goes: TensorFlow's profiler on a few steps, summed per op type and per op.
 
-    pip install 'anomalypro[bench]'              # xprof, which turns the profiler's trace into tables
+    pip install '.[bench]'              # xprof, which turns the profiler's trace into tables
     python bench/profile_step.py cpu@128         # a bench.py configuration; --xla on|off|auto|fastest, --convs auto|forward|keras, --steps N
     python bench/profile_step.py wide@64 --channels 3 --xla on   # as the release runs (3 channels)
 
@@ -23,7 +23,7 @@ def main():
     ap.add_argument('--top', type=int, default=15)
     args = ap.parse_args()
     try: from xprof.convert import raw_to_tool_data
-    except ImportError: raise SystemExit("needs xprof: pip install 'anomalypro[bench]' (or pip install xprof)")
+    except ImportError: raise SystemExit("needs xprof: pip install '.[bench]' (or pip install xprof)")
     import numpy as np
     from anomalypro.backend import tf, keras
     from anomalypro.gan import HealthyGAN, train_dataset

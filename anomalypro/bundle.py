@@ -228,15 +228,11 @@ def _write_parts(det, folder:Path):
 # %% ../nbs/08b_bundle.ipynb #96378082
 def _now(): return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec='seconds')
 
-def _format_version(folder:Path):
-    "The layout of a bundle written now: 3 (an older reader must refuse it rather than call it corrupt)"
-    # format 2 readers reject this anomalypro's configuration (`restore_fraction`, precision 'fastest'), and format 1
-    # readers also slice volumes by 'foreground' wrongly; every bundle written now is therefore format 3
-    return BUNDLE_VERSION
-
 def _bundle_meta(folder:Path, names:list):
     "bundle.json: the format and its version, the versions that wrote it, when, and a SHA-256 of each file"
-    return dict(format=BUNDLE_FORMAT, format_version=_format_version(folder), anomalypro=package_version(),
+    # every bundle is written in the newest layout: format-2 readers reject this anomalypro's configuration
+    # (`restore_fraction`, precision 'fastest'), so they must refuse it rather than call it corrupt
+    return dict(format=BUNDLE_FORMAT, format_version=BUNDLE_VERSION, anomalypro=package_version(),
                 keras=keras.__version__, tensorflow=tf.__version__, created=_now(),
                 files={f: sha256_file(folder/f) for f in names})
 

@@ -95,17 +95,14 @@ def spec_of(name, over):
 
 def equal_method(spec):
     "The spec of the release's method (the `paper` preset) at `spec`'s shape and execution keys"
-    from anomalypro.core import preset
-    name, over = parse_config(spec)
-    p = preset(name, **over)
+    p = config_of(spec)
     return spec_of('paper', {k: getattr(p, k) for k in SHAPE + EXECUTION})
 
 def levers(spec):
     "{lever: spec}: the equal-method spec with each work-changing lever of `spec` switched to `spec`'s value"
     from anomalypro.core import preset
-    name, over = parse_config(spec)
-    p, paper = preset(name, **over), preset('paper')
-    eq = parse_config(equal_method(spec))[1]
+    p, paper = config_of(spec), preset('paper')
+    eq = {k: getattr(p, k) for k in SHAPE + EXECUTION}
     return {k: spec_of('paper', {**eq, **{key: getattr(p, key) for key in keys}})
             for k, keys in WORK_LEVERS.items() if getattr(p, k) != getattr(paper, k)}
 
@@ -155,11 +152,10 @@ def matmul_peak():
 
 def bench_config(spec, xla='preset', precision='float32', channels=None, convs='auto'):
     "The Config a benchmark configuration trains"
-    from anomalypro.core import preset
-    name, over = parse_config(spec)
-    p = preset(name, **over, **(dict(channels=channels) if channels else {}))
+    p = config_of(spec)
     return p.replace(iterations=100_000, decay_iters=1000, checkpoint_every=1000, sample_every=1000, log_every=p.n_critic,
-                     jit_compile=p.jit_compile if xla == 'preset' else xla, precision=precision, strategy='none', conv_gradients=convs)
+                     jit_compile=p.jit_compile if xla == 'preset' else xla, precision=precision, strategy='none', conv_gradients=convs,
+                     channels=channels or p.channels)
 
 def run_one(spec, steps, infer_n, convs, xla, precision, channels=None):
     import numpy as np

@@ -6,9 +6,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]/'bench'))
 import bench
 from anomalypro.core import preset
 
-def config_of(spec):
-    name, over = bench.parse_config(spec)
-    return preset(name, **over)
+config_of = bench.config_of
 
 @pytest.mark.parametrize('spec', ['cpu@64', 'wide@64', 'cpu@128', 'cpu@64:restore_fraction=0.5'])
 def test_equal_method(spec):

@@ -88,7 +88,7 @@ def cmd_score(args):
     det = AnomalyDetector.load(args.model)
     try: rep = det.score_files(args.inputs, args.out, heatmaps=not args.no_heatmaps, top_slices=args.top_slices,
                                chunk=args.chunk, batch_size=args.batch_size, workers=args.workers,
-                               progress=not args.quiet, resume=args.resume)
+                               heatmap_size=args.heatmap_size, progress=not args.quiet, resume=args.resume)
     except KeyboardInterrupt:   # every row scored so far is on disk
         print(f"\ninterrupted: the rows scored so far are in {Path(args.out)/'scores.csv'}; continue with the same "
               f"command and --resume", file=sys.stderr); return 130
@@ -121,6 +121,7 @@ def cmd_evaluate(args):
     if m['n_failed']: print(f"{m['n_failed']} file(s) could not be read: see {out/'failed.csv'}")
     print(f"metrics: {out/'metrics.json'}, {out/'metrics.csv'}; scores: {out/'scores.csv'}; "
           f"figures: {out/'figures'}/")
+    print(f"report: {out/'report.html'} (open it in a browser)")
     return 0
 
 # %% ../nbs/09_cli.ipynb #e5650364
@@ -209,13 +210,16 @@ def _score_args(sub):
     s = sub.add_parser('score', help='score images and volumes with a model bundle: scores.csv and heatmaps',
                        description='Score files and folders (recursive) of PNG, JPEG, BMP, TIFF, DICOM and NIfTI. '
                        'Writes OUT/scores.csv (file, slice, score, flag, heatmap), OUT/subjects.csv (one row per '
-                       'volume), OUT/failed.csv and OUT/heatmaps/. Exit 0 when anything was scored, 1 otherwise.')
+                       'volume), OUT/failed.csv, OUT/heatmaps/ and OUT/report.html (every file sorted by score, with '
+                       'its heatmap). Exit 0 when anything was scored, 1 otherwise.')
     s.add_argument('model', help='the model bundle folder (OUT/model of `anomalypro train`)')
     s.add_argument('inputs', nargs='+', help='image or volume files, or folders')
     s.add_argument('--out', required=True, help='output folder')
     s.add_argument('--no-heatmaps', action='store_true', help='scores only')
     s.add_argument('--top-slices', type=int, default=5, metavar='K', help='heatmaps for the K highest-scoring slices '
                    'of each volume (-1: all; default 5)')
+    s.add_argument('--heatmap-size', type=int, default=256, metavar='PX', help='least side of each half of a heatmap '
+                   "picture, in pixels (default 256; a whole magnification of the model's input)")
     s.add_argument('--batch-size', type=int, default=64, help='images per generator call (default 64)')
     s.add_argument('--chunk', type=int, default=256, help='files decoded and scored at a time; memory is flat in the '
                    'number of files (default 256)')
@@ -231,7 +235,7 @@ def _evaluate_args(sub):
     e = sub.add_parser('evaluate', help='metrics and figures of a model bundle on a labelled folder',
                        description='Score FOLDER/normal and FOLDER/abnormal (or FOLDER/test/normal and '
                        "FOLDER/test/abnormal) and write metrics.json (AUC; the bundle's threshold and the test-chosen "
-                       'one, with 95% intervals), scores.csv and figures/.')
+                       'one, with 95% intervals), scores.csv, figures/ and report.html (all of it on one page).')
     e.add_argument('model', help='the model bundle folder')
     e.add_argument('folder', help='labelled folder: normal/ + abnormal/, or test/normal/ + test/abnormal/')
     e.add_argument('--out', required=True, help='output folder')

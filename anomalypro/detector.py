@@ -18,7 +18,8 @@ from .decode import input_kind, read_input
 from .pipeline import check_images
 from .scores import map_scores, CALIBRATED_VARIANTS, MapCalibration
 from .inference import translate_batches, anomaly_map
-from .scoring import overlay, score_files
+from .report import overlay, heatmap_picture
+from .scoring import score_files
 from .folder_metrics import evaluate_folder
 from .bundle import preprocessing_for, save_bundle, read_bundle
 from .training import run_parts, train_run
@@ -142,10 +143,14 @@ def heatmap(self:AnomalyDetector, image): # one model input (S x S x C), or a 2-
 
 @patch
 def overlay(self:AnomalyDetector, image, # one model input (S x S x C), or a 2-D image file
-            size:int=128): # side of each half of the picture, pixels (rounded to a whole magnification)
+            size:int=256, # least side of each half of the picture, pixels (a whole magnification)
+            legend:bool=True): # with its caption (score against threshold) and colour scale, as `score_files` writes
     "The heatmap picture of one image: the input beside it with its anomaly map overlaid (uint8 RGB)"
     x = self.read(image) if _is_path(image) else self._ready(image)[0]
-    return overlay(x, self.heatmap(x), self.heatmap_vmax, size)
+    s, maps = self.score_maps(x[None])[:2]
+    if not legend: return overlay(x, maps[0], self.heatmap_vmax, size)
+    return heatmap_picture(x, maps[0], self.heatmap_vmax, float(s[0]), self.threshold,
+                           self.score_variant not in CALIBRATED_VARIANTS, size)
 
 # %% ../nbs/08d_detector.ipynb #a618fc89
 @patch

@@ -12,7 +12,8 @@ import pandas as pd
 from .core import DataError
 from . import evaluate as ev
 from .scores import aggregate_patients
-from .scoring import out_folder, score_files
+from .scoring import out_folder, score_files, report_facts
+from .report import write_report
 
 # %% auto #0
 __all__ = ['BUNDLE_PROTOCOL', 'labelled_folders', 'evaluate_folder']
@@ -99,4 +100,7 @@ def evaluate_folder(det, # the detector (an `AnomalyDetector`)
     (out/'metrics.json').write_text(json.dumps(m, indent=1, default=float))
     ev.metrics_frame(m['image']).to_csv(out/'metrics.csv', index=False)
     _figures(det, sc, m, folder, figs, n_boot, seed)
+    tables = {f'{k} level': ev.metrics_frame(m[k]) for k in ('image', 'patient') if k in m}
+    write_report(out, {'data': str(folder), **report_facts(det, rep)}, tables,
+                 [figs/f'{f}.png' for f in ('roc', 'score_distributions', 'qualitative')], title='Evaluation report')
     return m

@@ -5,7 +5,7 @@ scores CSV with heatmap overlays, unreadable files reported and skipped."""
 
 # %% ../nbs/08_scoring.ipynb #b69b6cef
 from __future__ import annotations
-import os, csv, itertools, functools
+import os, csv, itertools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,30 +16,12 @@ from fastcore.basics import patch, store_attr
 from .core import DataError, AnomalyProError
 from .io import one_line
 from .decode import DecoderPool, READERS, input_kind, read_input
+from .scores import CALIBRATED_VARIANTS
+from .report import heatmap_picture, write_report
 
 # %% auto #0
-__all__ = ['REASONS', 'overlay', 'find_inputs', 'ScoreReport', 'CsvLog', 'resume_state', 'heatmap_name', 'ScoreRun', 'out_folder',
-           'score_files']
-
-# %% ../nbs/08_scoring.ipynb #d56352b6
-@functools.cache
-def _heat_lut():
-    "The colour of each of 256 map levels, faint yellow to red: 256 x 3 float32"
-    import matplotlib
-    return matplotlib.colormaps['autumn_r'](np.linspace(0, 1, 256))[:, :3].astype(np.float32)
-
-# %% ../nbs/08_scoring.ipynb #aef0e5cd
-def overlay(image, # S x S x C model input in [-1, 1]
-            amap, # S x S anomaly map in [0, 1]
-            vmax:float, # the map value drawn fully opaque red
-            size:int=128): # side of each half, pixels: the image is magnified by the nearest whole factor (>= 1)
-    "The image beside itself with the anomaly map overlaid (faint yellow to opaque red): uint8 kS x 2kS x 3"
-    g = np.clip((np.asarray(image, np.float32) + 1) / 2, 0, 1)
-    g = np.repeat(g, 3, -1) if g.shape[-1] == 1 else g[..., :3]
-    a = np.clip(np.asarray(amap, np.float32) / max(float(vmax), 1e-8), 0, 1)
-    ov = g * (1 - a[..., None]) + _heat_lut()[(a * 255).astype(np.uint8)] * a[..., None]
-    k = max(1, int(round(size / g.shape[0])))
-    return (np.concatenate([g, ov], 1) * 255 + 0.5).astype(np.uint8).repeat(k, 0).repeat(k, 1)
+__all__ = ['REASONS', 'find_inputs', 'ScoreReport', 'CsvLog', 'resume_state', 'heatmap_name', 'ScoreRun', 'report_facts',
+           'out_folder', 'score_files']
 
 # %% ../nbs/08_scoring.ipynb #9a472ed6
 def find_inputs(inputs): # files and folders
@@ -74,6 +56,7 @@ class ScoreReport:
     n_ignored: int = 0  # files in the folders that are not images (by extension), left alone
     n_resumed: int = 0  # files an earlier run in `out_dir` scored or failed, not scored again (`resume`)
     failed: list = field(default_factory=list)  # (file, reason) of each input that could not be read
+    report: Path = None  # report.html, once written
     @property
     def n_scored(self): return self.n_images + self.n_volumes
 
@@ -89,6 +72,7 @@ def summary(self:ScoreReport):
         lines.append(f"{len(self.failed)} input(s) could not be read (also in {self.out_dir}/failed.csv):")
         lines += [f"  {f}: {r}" for f, r in self.failed[:50]]
         if len(self.failed) > 50: lines.append(f"  ... and {len(self.failed) - 50} more")
+    if self.report: lines.append(f"report: {self.report} (open it in a browser)")
     return '\n'.join(lines)
 
 # %% ../nbs/08_scoring.ipynb #bdcf59c6
@@ -163,9 +147,10 @@ def _flag(s, t): return '' if t is None else int(float(s) >= t)
 class ScoreRun:
     "One run of `score_files` into `out`: its detector and options, its CSV files, heatmap writes and report"
     def __init__(self, det, out:Path, labels=None, resume:bool=False, heatmaps:bool=True, top_slices:int=5,
-                 batch_size:int=64, heatmap_size:int=128): # the detector, the output folder, `score_files`' options
+                 batch_size:int=64, heatmap_size:int=256): # the detector, the output folder, `score_files`' options
         store_attr()
         self.t, self.vmax = det.threshold, det.heatmap_vmax
+        self.mark = det.score_variant not in CALIBRATED_VARIANTS   # the threshold is in the map's units
         self.t_subj = (det.threshold_info.get('patient') or {}).get('value', self.t)
         self.heads = _heads(labels)
         self.done, self.used = resume_state(out, self.heads) if resume else (set(), set())
@@ -189,9 +174,9 @@ def fail(self:ScoreRun, path, why):
 
 # %% ../nbs/08_scoring.ipynb #765679bc
 @patch
-def heatmap(self:ScoreRun, h, x, m):
-    "Write the heatmap picture of model input `x` with anomaly map `m` to `out/h`, in a thread"
-    draw = lambda: _write_png(self.out/h, overlay(x, m, self.vmax, self.heatmap_size))
+def heatmap(self:ScoreRun, h, x, m, s): # the PNG's path in `out`, model input, anomaly map, score
+    "Write the heatmap picture of model input `x` with anomaly map `m` and score `s` to `out/h`, in a thread"
+    draw = lambda: _write_png(self.out/h, heatmap_picture(x, m, self.vmax, s, self.t, self.mark, self.heatmap_size))
     self.writes.append(self.threads.submit(draw))
 
 @patch
@@ -209,7 +194,7 @@ def score_images(self:ScoreRun, todo): # (path, name, input index, model input) 
         s, maps, sp = self.det.score_maps(np.stack([r[3] for r in part]), self.batch_size, with_paper=True)
         for (path, name, i, x), si, mi, pi in zip(part, s, maps, sp):
             h = heatmap_name(name, self.used) if self.heatmaps else ''
-            if h: self.heatmap(h, x, mi)
+            if h: self.heatmap(h, x, mi, si)
             self.log('scores', [str(path), '', f'{si:.9g}', f'{pi:.9g}', _flag(si, self.t), h, *self.labs(i)])
         self.rep.n_images += len(part)
 
@@ -224,7 +209,7 @@ def score_volume(self:ScoreRun, path, name, i, # the volume's file, name for out
     folder = heatmap_name(name, self.used).with_suffix('')
     for j, (k, sj, pj) in enumerate(zip(ks, s, sp)):
         h = folder/f'slice-{k:03d}.png' if j in top else ''
-        if h: self.heatmap(h, x[j], maps[j])
+        if h: self.heatmap(h, x[j], maps[j], sj)
         self.log('scores', [str(path), int(k), f'{sj:.9g}', f'{pj:.9g}', _flag(sj, self.t), h, *self.labs(i)])
     sv = self.det.aggregate_slices(s)
     self.log('subjects', [str(path), len(s), f'{sv:.9g}', f'{s.max():.9g}', int(ks[s.argmax()]),
@@ -279,6 +264,29 @@ def stream(self:ScoreRun, inputs, pool, chunk:int, bar):
     if pending: self.process(pending); bar.update(len(pending))
     for w in self.writes: w.result()
 
+# %% ../nbs/08_scoring.ipynb #c01a5ca6
+def report_facts(det, # the detector (an `AnomalyDetector`)
+                 rep:ScoreReport=None): # the run's counts
+    "The summary of a report: the threshold and how it was chosen, the model's key facts (from its model card)"
+    from anomalypro.evaluate import fmt_ci
+    t, tr, c = det.threshold_info, det.training, det.config
+    data, auc = tr.get('data') or {}, (tr.get('evaluation') or {}).get('auc')
+    chosen = ' '.join(str(v) for v in (t.get('method'), t.get('data') and f"on {t['data']}") if v)
+    variant = det.score_variant
+    return {'files ignored (not images)': rep.n_ignored if rep and rep.n_ignored else None,
+            'done by an earlier run (resume)': rep.n_resumed if rep and rep.n_resumed else None,
+            'model': str(det.path) if det.path else 'not saved',
+            'threshold': 'none: scores only' if det.threshold is None else f'{det.threshold:.6g}',
+            'threshold chosen': chosen or None,
+            'score': variant + (": the paper's, the anomaly map's mean" if variant == 'paper' else
+                                f" (chosen on {t.get('score_variant_chosen_on', 'the validation split')})"),
+            'heatmap colours': f"0 to {det.heatmap_vmax:.4g} (fully red): "
+                               f"{t.get('heatmap_vmax_method', '10 x the threshold')}",
+            'trained on': f"{data['source']} ({data.get('experiment', '?')})" if data.get('source') else None,
+            'model input': f'{c.image_size} x {c.image_size} px, {c.channels} channel(s)',
+            'checkpoint': tr.get('checkpoint') and f"{tr['checkpoint']} (iteration {tr.get('checkpoint_step', '?')})",
+            'test AUC on its own split': fmt_ci(auc) if isinstance(auc, dict) else None}
+
 # %% ../nbs/08_scoring.ipynb #a28c0ff7
 def out_folder(out_dir):
     "The output folder, created; a one-line `AnomalyProError` when the path is an existing file"
@@ -298,10 +306,10 @@ def score_files(det, # the detector (an `AnomalyDetector`)
                 chunk:int=256, # files decoded and scored at a time
                 batch_size:int=64, # images per generator call
                 workers:int=None, # decoding processes (default: the CPU count); 0: threads of this process
-                heatmap_size:int=128, # side of each half of a heatmap picture, pixels (a whole magnification)
+                heatmap_size:int=256, # least side of each half of a heatmap picture, pixels (a whole magnification)
                 resume:bool=False, # go on with an interrupted run in `out_dir`: what it scored or failed is skipped
                 progress:bool=True): # progress bar
-    "Score files and folders as a stream into `out_dir`; returns a `ScoreReport` (unreadable inputs are not fatal)"
+    "Score files and folders as a stream into `out_dir`, then write its `report.html`; returns a `ScoreReport`"
     from tqdm import tqdm
     run = ScoreRun(det, out_folder(out_dir), labels, resume, heatmaps, top_slices, batch_size, heatmap_size)
     isolate = workers != 0 and os.name == 'posix'   # worker processes need fd passing (POSIX)
@@ -311,4 +319,5 @@ def score_files(det, # the detector (an `AnomalyDetector`)
     finally:
         if dec: dec.close(cancel=not ok)
         run.close(ok); bar.close()
+    run.rep.report = write_report(run.out, report_facts(det, run.rep))
     return run.rep

@@ -120,7 +120,10 @@ def test_score_mixed_folder(trained, inbox, tmp_path):
     assert np.isclose(sub['score'][0], vol['score'].mean(), atol=1e-6)
     hm = sc['heatmap'].dropna()
     assert len(hm) == 7 + 5 and all((res/h).exists() for h in hm)                  # one per image, top 5 slices by default
-    assert Image.open(res/hm.iloc[0]).size == (256, 128)
+    assert Image.open(res/hm.iloc[0]).size == (2 * 256 + 96, 24 + 256)   # halves of 256 px, caption, colour scale
+    page = (res/'report.html').read_text()                                    # and the report of it all
+    assert 'Images (7)' in page and 'Volumes (1)' in page and 'Files that could not be read (3)' in page
+    assert f"report: {res/'report.html'}" in p.stdout
     assert sorted(Path(f).name for f in bad['file']) == ['nowhere.png', 'text.png', 'truncated.png']
     for name in ('truncated.png', 'text.png', 'nowhere.png'): assert name in p.stdout     # listed at the end, with the reason
     assert 'truncated' in p.stdout and 'not a readable image' in p.stdout and 'no such file' in p.stdout

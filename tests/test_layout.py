@@ -54,9 +54,9 @@ def test_train_without_data_answers_before_tensorflow():
                         "print(c, 'tensorflow' in sys.modules)"], capture_output=True, text=True, cwd=ROOT)
     assert r.stdout.split() == ['1', 'False'] and '--data is required' in r.stderr, (r.stdout, r.stderr[-1000:])
 
-def test_readme_shows_the_layers_as_they_are():
-    "The README's layer picture is the one `python tools/layers.py --readme` draws from the imports today"
-    assert LAYERS.readme_block() in (ROOT/'README.md').read_text(), "run: python tools/layers.py --readme"
+def test_developing_guide_shows_the_layers_as_they_are():
+    "docs/developing.md's layer picture is the one `python tools/layers.py --docs` draws from the imports today"
+    assert LAYERS.block() in (ROOT/'docs'/'developing.md').read_text(), "run: python tools/layers.py --docs"
 
 def _all_lines(path):
     "The line numbers of the `__all__` list nbdev writes"

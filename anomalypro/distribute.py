@@ -25,7 +25,7 @@ def _multiworker(tfc):
     "A `MultiWorkerMirroredStrategy` for the cluster of `TF_CONFIG`"
     if not tfc.get('cluster') or not tfc.get('task'):
         raise AnomalyProError("strategy 'multiworker' needs TF_CONFIG with a 'cluster' and this process's 'task' "
-                              "(see the launch recipe in the README)")
+                              "(see docs/distributed.md, A cluster)")
     try: return tf.distribute.MultiWorkerMirroredStrategy()   # before anything below initialises TensorFlow
     except RuntimeError as e:
         raise AnomalyProError(f"could not start the multi-worker strategy ({e}): create it before TensorFlow runs "

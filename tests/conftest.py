@@ -12,5 +12,5 @@ SHARED_DATA = ROOT.parent/'shared'/'data'
 @pytest.fixture(scope='session')
 def shared_data():
     "The real data beside the repository (../shared/data); skips the test when it is absent"
-    if not SHARED_DATA.is_dir(): pytest.skip(f'real data not found at {SHARED_DATA} (see README: data)')
+    if not SHARED_DATA.is_dir(): pytest.skip(f'real data not found at {SHARED_DATA} (see docs/reproduce.md: Experiments and data)')
     return SHARED_DATA

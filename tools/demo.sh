@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The main job, from a fresh machine, offline: set up the environment, then run the built-in demo experiment at
-# `cpu` parameters end to end (build the data set, train, pick the checkpoint on validation, evaluate, draw).
+# `cpu` parameters end to end (build the data set, train, evaluate the last checkpoint, draw).
 # Everything goes to the untracked runs/ folder, so the checkout stays clean. `--publish` also copies the demo's
 # figures to figures/demo/ and replaces the demo's rows (only) in the tracked figures/results-cpu.{csv,md}.
 # Usage: bash tools/demo.sh [extra `anomalypro reproduce` options, e.g. --publish, or --params quick]

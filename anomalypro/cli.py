@@ -205,6 +205,12 @@ def _train_args(sub):
     t.add_argument('--quiet', action='store_true', help='no progress bars')
 
 # %% ../nbs/09_cli.ipynb #bf5ba46f
+def _heatmap_size(v): # the command line's value
+    "`--heatmap-size`: a whole number of pixels, at least 128 (the caption and the colour scale need the room)"
+    n = int(v)
+    if n < 128: raise argparse.ArgumentTypeError(f"{v}: at least 128 pixels, so that the caption and scale fit")
+    return n
+
 def _score_args(sub):
     "Add the `score` command to the sub-parsers `sub`"
     s = sub.add_parser('score', help='score images and volumes with a model bundle: scores.csv and heatmaps',
@@ -218,8 +224,9 @@ def _score_args(sub):
     s.add_argument('--no-heatmaps', action='store_true', help='scores only')
     s.add_argument('--top-slices', type=int, default=5, metavar='K', help='heatmaps for the K highest-scoring slices '
                    'of each volume (-1: all; default 5)')
-    s.add_argument('--heatmap-size', type=int, default=256, metavar='PX', help='least side of each half of a heatmap '
-                   "picture, in pixels (default 256; a whole magnification of the model's input)")
+    s.add_argument('--heatmap-size', type=_heatmap_size, default=256, metavar='PX', help='least side of each half of '
+                   'a heatmap picture in pixels, at least 128 (default 256; the model input magnified by a whole '
+                   'factor)')
     s.add_argument('--batch-size', type=int, default=64, help='images per generator call (default 64)')
     s.add_argument('--chunk', type=int, default=256, help='files decoded and scored at a time; memory is flat in the '
                    'number of files (default 256)')

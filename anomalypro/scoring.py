@@ -5,7 +5,7 @@ scores CSV with heatmap overlays, unreadable files reported and skipped."""
 
 # %% ../nbs/08_scoring.ipynb #b69b6cef
 from __future__ import annotations
-import os, csv, itertools
+import os, csv, itertools, warnings
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -122,7 +122,7 @@ def resume_state(out, # the folder of the earlier run
         sc = sc[~drop]; sc.to_csv(Path(out)/'scores.csv', index=False)
     slices = sc['slice'] != ''
     used = ({h for h in sc.loc[~slices, 'heatmap'] if h}
-            | {str(Path(h).parent) + '.png' for h in sc.loc[slices, 'heatmap'] if h})
+            | {Path(h).parent.as_posix() + '.png' for h in sc.loc[slices, 'heatmap'] if h})
     return set(sc.loc[~slices, 'file']) | set(sub['file']) | set(got['failed']['file']), used
 
 # %% ../nbs/08_scoring.ipynb #e322f4e8
@@ -131,8 +131,8 @@ def heatmap_name(name:Path, # an input's name for outputs (see `find_inputs`)
     "A free heatmap path for `name`: `heatmaps/<name without suffix>.png`, else with `-1`, `-2`, ..."
     base = Path('heatmaps')/name.parent/(name.name[:-7] if name.name.lower().endswith('.nii.gz') else name.stem)
     h, k = base.with_name(base.name + '.png'), 1
-    while str(h) in used: h = base.with_name(f'{base.name}-{k}.png'); k += 1
-    used.add(str(h)); return h
+    while h.as_posix() in used: h = base.with_name(f'{base.name}-{k}.png'); k += 1
+    used.add(h.as_posix()); return h
 
 # %% ../nbs/08_scoring.ipynb #3522fa8c
 def _heads(labels=None): # a label per input, or None
@@ -145,7 +145,7 @@ def _flag(s, t): return '' if t is None else int(float(s) >= t)
 
 # %% ../nbs/08_scoring.ipynb #16530bd3
 class ScoreRun:
-    "One run of `score_files` into `out`: its detector and options, its CSV files, heatmap writes and report"
+    "One run of `score_files` into `out`: its detector and options, its CSV files, heatmap writes and counts"
     def __init__(self, det, out:Path, labels=None, resume:bool=False, heatmaps:bool=True, top_slices:int=5,
                  batch_size:int=64, heatmap_size:int=256): # the detector, the output folder, `score_files`' options
         store_attr()
@@ -154,6 +154,8 @@ class ScoreRun:
         self.t_subj = (det.threshold_info.get('patient') or {}).get('value', self.t)
         self.heads = _heads(labels)
         self.done, self.used = resume_state(out, self.heads) if resume else (set(), set())
+        if not resume:   # an earlier run's files that this run may not rewrite would mix with its results
+            for f in ('subjects.csv', 'report.html'): (out/f).unlink(missing_ok=True)
         self.logs = {k: CsvLog(out/f'{k}.csv', self.heads[k], append=resume) for k in ('scores', 'failed')}
         self.rep, self.writes, self.threads = ScoreReport(out), [], ThreadPoolExecutor(os.cpu_count() or 1)
 
@@ -195,7 +197,8 @@ def score_images(self:ScoreRun, todo): # (path, name, input index, model input) 
         for (path, name, i, x), si, mi, pi in zip(part, s, maps, sp):
             h = heatmap_name(name, self.used) if self.heatmaps else ''
             if h: self.heatmap(h, x, mi, si)
-            self.log('scores', [str(path), '', f'{si:.9g}', f'{pi:.9g}', _flag(si, self.t), h, *self.labs(i)])
+            self.log('scores', [str(path), '', f'{si:.9g}', f'{pi:.9g}', _flag(si, self.t), h and h.as_posix(),
+                                *self.labs(i)])
         self.rep.n_images += len(part)
 
 # %% ../nbs/08_scoring.ipynb #0dc6af46
@@ -210,7 +213,8 @@ def score_volume(self:ScoreRun, path, name, i, # the volume's file, name for out
     for j, (k, sj, pj) in enumerate(zip(ks, s, sp)):
         h = folder/f'slice-{k:03d}.png' if j in top else ''
         if h: self.heatmap(h, x[j], maps[j], sj)
-        self.log('scores', [str(path), int(k), f'{sj:.9g}', f'{pj:.9g}', _flag(sj, self.t), h, *self.labs(i)])
+        self.log('scores', [str(path), int(k), f'{sj:.9g}', f'{pj:.9g}', _flag(sj, self.t), h and h.as_posix(),
+                            *self.labs(i)])
     sv = self.det.aggregate_slices(s)
     self.log('subjects', [str(path), len(s), f'{sv:.9g}', f'{s.max():.9g}', int(ks[s.argmax()]),
                           _flag(sv, self.t_subj), *self.labs(i)])
@@ -280,8 +284,9 @@ def report_facts(det, # the detector (an `AnomalyDetector`)
             'threshold chosen': chosen or None,
             'score': variant + (": the paper's, the anomaly map's mean" if variant == 'paper' else
                                 f" (chosen on {t.get('score_variant_chosen_on', 'the validation split')})"),
-            'heatmap colours': f"0 to {det.heatmap_vmax:.4g} (fully red): "
-                               f"{t.get('heatmap_vmax_method', '10 x the threshold')}",
+            'heatmap colours': f"0 to {det.heatmap_vmax:.4g} (fully red): " + (
+                t.get('heatmap_vmax_method', 'recorded in the bundle') if t.get('heatmap_vmax') else
+                '10 x the threshold (the bundle records no scale)' if det.threshold else 'a default (no threshold)'),
             'trained on': f"{data['source']} ({data.get('experiment', '?')})" if data.get('source') else None,
             'model input': f'{c.image_size} x {c.image_size} px, {c.channels} channel(s)',
             'checkpoint': tr.get('checkpoint') and f"{tr['checkpoint']} (iteration {tr.get('checkpoint_step', '?')})",
@@ -319,5 +324,7 @@ def score_files(det, # the detector (an `AnomalyDetector`)
     finally:
         if dec: dec.close(cancel=not ok)
         run.close(ok); bar.close()
-    run.rep.report = write_report(run.out, report_facts(det, run.rep))
+    try: run.rep.report = write_report(run.out, report_facts(det, run.rep))
+    except Exception as e:   # the results are on disk: a page that cannot be drawn must not fail the run
+        warnings.warn(f"{run.out}/report.html not written ({one_line(e)}); the scores are in the CSV files")
     return run.rep

@@ -8,23 +8,35 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT/'_screenshots'   # for a person to open (git ignores it)
 CHROMIUM = shutil.which('chromium') or shutil.which('chromium-browser')
-pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="headless Chromium is not installed (Debian: apt-get install "
-                                "chromium; on CI tools/test.sh installs it and tests/test_docs.py fails without it)")
+NO_CHROMIUM = ("headless Chromium is not installed (Debian: apt-get install chromium; on CI tools/test.sh installs it "
+               "and tests/test_docs.py fails without it)")
 
-# A page beside the report that opens it in a frame, clicks like a user and writes what it saw into its own DOM
+# A page beside the report that opens it in a frame, acts like a user and writes what it saw into its own DOM
 HARNESS = """<!doctype html><html><body><iframe id='f' src='report.html#per=2' style='width:1200px;height:8000px'>
 </iframe><pre id='out'>pending</pre><script>
 const f = document.getElementById('f'), r = {}, wait = ms => new Promise(res => setTimeout(res, ms));
 f.addEventListener('load', async () => {
-  const d = f.contentDocument, col = k => [...d.querySelectorAll('#rows tr')].map(tr => tr.children[k].textContent);
+  const d = f.contentDocument, col = (k, id) => [...d.querySelectorAll('#' + (id || 'rows') + ' tr')]
+    .map(tr => tr.children[k].textContent);
+  const act = async (f) => { f(); await wait(300); };
   await wait(1000);
   r.images = d.images.length; r.decoded = [...d.images].filter(i => i.complete && i.naturalWidth > 0).length;
   r.broken = d.body.dataset.imagesBroken; r.pages = d.body.dataset.pages; r.first = col(2);
-  d.querySelector("th[data-key='file']").click(); await wait(300); r.byFile = col(2);
-  d.querySelector("th[data-key='file']").click(); await wait(300); r.byFileDesc = col(2);
-  d.querySelector("th[data-key='score']").click(); await wait(300); r.byScore = col(2);
-  d.getElementById('next').click(); await wait(300); r.page2 = col(2); r.page = d.body.dataset.page;
+  r.volumes = col(1, 'vrows'); r.slices = d.querySelectorAll('#vrows img').length;
+  await act(() => d.querySelector("th[data-key='file']").click()); r.byFile = col(2);
+  await act(() => d.querySelector("th[data-key='file']").click()); r.byFileDesc = col(2);
+  await act(() => d.querySelector("th[data-key='score']").click()); r.byScore = col(2);
+  await act(() => d.getElementById('next').click()); r.page2 = col(2); r.page = d.body.dataset.page;
   r.hash = f.contentWindow.location.hash;
+  await act(() => d.getElementById('prev').click()); r.back = col(2);
+  await act(() => { const q = d.getElementById('filter'); q.value = 'p1'; q.dispatchEvent(new Event('change')); });
+  r.filtered = col(2);
+  await act(() => { const q = d.getElementById('filter'); q.value = ''; q.dispatchEvent(new Event('change')); });
+  await act(() => d.getElementById('flagged').click()); r.flaggedShown = d.body.dataset.shown;
+  r.flags = col(5);
+  await act(() => { f.contentWindow.location.hash = 'per=100&q=onerror'; });
+  r.hostile = col(2); r.hostileImg = [...d.querySelectorAll('#rows img')].map(i => i.complete && i.naturalWidth > 0);
+  r.injected = d.querySelectorAll('img[src="x"]').length;
   document.getElementById('out').textContent = JSON.stringify(r);
 });
 </script></body></html>"""
@@ -44,9 +56,11 @@ def clicked(folder):
     assert got != 'pending', 'the harness never finished'
     return json.loads(got)
 
+HOSTILE = 'a\'b"<img src=x onerror=alert(1)> #1 %20 ?.png'   # a legal file name that is also HTML and URL syntax
+
 @pytest.fixture(scope='module')
 def scored(tmp_path_factory):
-    "`score_files` of an untrained quick detector on a folder with images, a volume and two unreadable files"
+    "An untrained detector (threshold: the median score) scores images, one of them hostile, a volume, 2 broken files"
     import nibabel as nib
     from anomalypro.core import preset
     from anomalypro.model import build_generator
@@ -54,16 +68,26 @@ def scored(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('report'); src = tmp/'inbox'; (src/'ward').mkdir(parents=True)
     rng = np.random.default_rng(0)
     for i in range(5): Image.fromarray((rng.random((40, 40)) * 255).astype(np.uint8)).save(src/'ward'/f'p{i}.png')
+    Image.fromarray((rng.random((40, 40)) * 255).astype(np.uint8)).save(src/HOSTILE)
     (src/'cut.png').write_bytes((src/'ward'/'p0.png').read_bytes()[:60]); (src/'fake.dcm').write_text('hello')
     nib.save(nib.Nifti1Image(rng.random((24, 24, 12)).astype(np.float32) * 100, np.eye(4)), str(src/'head.nii.gz'))
     cfg = preset('quick')
-    det = AnomalyDetector(build_generator(cfg), cfg, threshold=dict(value=0.05, method='given'))
+    det = AnomalyDetector(build_generator(cfg), cfg, threshold=dict(value=0.0, method='given'))
+    det.threshold_info['value'] = float(np.median(det.score(sorted((src/'ward').glob('*.png')))))
     rep = det.score_files([src], tmp/'out', top_slices=2, progress=False, workers=0)
     return tmp/'out', rep
 
-def test_the_report_renders_its_images_decode_and_it_sorts_and_pages(scored):
+def test_scoring_writes_the_report_and_readable_heatmaps(scored):
     out, rep = scored
-    assert rep.report == out/'report.html' and rep.n_images == 5 and len(rep.failed) == 2
+    assert rep.report == out/'report.html' and rep.n_images == 6 and len(rep.failed) == 2
+    page = (out/'report.html').read_text()
+    assert 'Images (6)' in page and 'Volumes (1)' in page and 'Files that could not be read (2)' in page
+    sc = pd.read_csv(out/'scores.csv')
+    for h in sc['heatmap'].dropna(): assert Image.open(out/h).size == (2 * 256 + 96, 24 + 256)   # 32 px input x 8
+
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
+def test_the_report_renders_its_images_decode_and_it_sorts_filters_and_pages(scored):
+    out, rep = scored
     sc = pd.read_csv(out/'scores.csv'); img = sc[sc['slice'].isna()]
     by_score = img.sort_values(['score', 'file'], ascending=[False, True])['file'].tolist()
     r = clicked(out)
@@ -71,15 +95,20 @@ def test_the_report_renders_its_images_decode_and_it_sorts_and_pages(scored):
     assert r['pages'] == '3' and r['first'] == by_score[:2], r                 # most anomalous first, 2 per page
     assert r['byFile'] == sorted(img['file'])[:2] and r['byFileDesc'] == sorted(img['file'])[::-1][:2], r
     assert r['byScore'] == by_score[:2] and r['page2'] == by_score[2:4] and r['page'] == '2', r
-    assert 'sort=score' in r['hash'] and 'page=2' in r['hash'], r             # the view is in the address
-    page = (out/'report.html').read_text()
-    assert 'Files that could not be read (2)' in page and 'Volumes (1)' in page
-    for h in img['heatmap']: assert Image.open(out/h).size == (2 * 256 + 96, 24 + 256)   # 32 px model input x 8
+    assert 'sort=score' in r['hash'] and 'page=2' in r['hash'] and r['back'] == by_score[:2], r
+    assert [Path(f).name for f in r['filtered']] == ['p1.png'], r
+    n_flag = int(img['flag'].sum()); assert 0 < n_flag < len(img)
+    assert r['flaggedShown'] == str(n_flag) and set(r['flags']) == {'flagged'}, r
+    assert r['volumes'] == sc.loc[sc['slice'].notna(), 'file'].iloc[:1].tolist() and r['slices'] == 2, r
+    assert [Path(f).name for f in r['hostile']] == [HOSTILE] and r['hostileImg'] == [True], r   # its thumbnail found
+    assert r['injected'] == 0, r                                                 # and never parsed as HTML
     SHOTS.mkdir(exist_ok=True)
     chromium('--hide-scrollbars', '--window-size=1280,1600', '--virtual-time-budget=5000',
              f'--screenshot={SHOTS/"report.png"}', (out/'report.html').as_uri())
-    assert Image.open(SHOTS/'report.png').size == (1280, 1600)
+    shot = np.asarray(Image.open(SHOTS/'report.png').convert('L'), np.float32)
+    assert shot.std() > 20 and (shot < 100).mean() > 0.01, 'the screenshot is blank'   # text and thumbnails drawn
 
+@pytest.mark.skipif(CHROMIUM is None, reason=NO_CHROMIUM)
 def test_a_report_of_10000_files_opens_on_its_first_100(tmp_path):
     "Usable at 10,000 files: the page holds them as data and shows 100 rows (100 lazily loaded thumbnails) at a time"
     from anomalypro.report import write_report

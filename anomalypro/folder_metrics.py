@@ -16,7 +16,7 @@ from .scoring import out_folder, score_files, report_facts
 from .report import write_report
 
 # %% auto #0
-__all__ = ['BUNDLE_PROTOCOL', 'labelled_folders', 'evaluate_folder']
+__all__ = ['BUNDLE_PROTOCOL', 'PROTOCOLS', 'labelled_folders', 'evaluate_folder']
 
 # %% ../nbs/08a_folder_metrics.ipynb #6c509426
 def labelled_folders(folder): # normal/ + abnormal/, or test/normal/ + test/abnormal/
@@ -82,6 +82,9 @@ def _figures(det, sc:pd.DataFrame, m:dict, folder, figs:Path, n_boot:int, seed:i
                            title=f'{name}: most (left) to least anomalous')
 
 # %% ../nbs/08a_folder_metrics.ipynb #5e228713
+PROTOCOLS = ("paper_protocol: the threshold where sensitivity = specificity on these images, as the paper chose it "
+             "(optimistic); validation_protocol: the bundle's threshold, chosen on its validation split")
+
 def evaluate_folder(det, # the detector (an `AnomalyDetector`)
                     folder, # normal/ + abnormal/ (or test/normal/ + test/abnormal/)
                     out_dir, # where metrics.json, scores.csv and figures/ go
@@ -100,7 +103,7 @@ def evaluate_folder(det, # the detector (an `AnomalyDetector`)
     (out/'metrics.json').write_text(json.dumps(m, indent=1, default=float))
     ev.metrics_frame(m['image']).to_csv(out/'metrics.csv', index=False)
     _figures(det, sc, m, folder, figs, n_boot, seed)
-    tables = {f'{k} level': ev.metrics_frame(m[k]) for k in ('image', 'patient') if k in m}
+    tables = {f'{k} level ({PROTOCOLS})': ev.metrics_frame(m[k]) for k in ('image', 'patient') if k in m}
     write_report(out, {'data': str(folder), **report_facts(det, rep)}, tables,
                  [figs/f'{f}.png' for f in ('roc', 'score_distributions', 'qualitative')], title='Evaluation report')
     return m

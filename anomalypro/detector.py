@@ -51,6 +51,9 @@ def image_shape(self:AnomalyDetector): return (self.config.image_size, self.conf
 def score_variant(self:AnomalyDetector): return self.threshold_info.get('score_variant', 'paper')
 @patch(as_prop=True)
 def heatmap_vmax(self:AnomalyDetector): return self.threshold_info.get('heatmap_vmax') or 10 * (self.threshold or 0.01)
+@patch(as_prop=True)
+def threshold_in_map_units(self:AnomalyDetector): # every variant but the calibrated `z_` ones is a statistic of the map
+    return self.score_variant not in CALIBRATED_VARIANTS
 @patch
 def __repr__(self:AnomalyDetector):
     return f"AnomalyDetector({self.image_shape}, threshold={self.threshold}, path={self.path})"
@@ -149,8 +152,8 @@ def overlay(self:AnomalyDetector, image, # one model input (S x S x C), or a 2-D
     x = self.read(image) if _is_path(image) else self._ready(image)[0]
     s, maps = self.score_maps(x[None])[:2]
     if not legend: return overlay(x, maps[0], self.heatmap_vmax, size)
-    return heatmap_picture(x, maps[0], self.heatmap_vmax, float(s[0]), self.threshold,
-                           self.score_variant not in CALIBRATED_VARIANTS, size)
+    return heatmap_picture(x, maps[0], self.heatmap_vmax, float(s[0]), self.threshold, self.threshold_in_map_units,
+                           size)
 
 # %% ../nbs/08d_detector.ipynb #a618fc89
 @patch

@@ -96,7 +96,8 @@ def evaluate_folder(det, # the detector (an `AnomalyDetector`)
     "Score a labelled folder and write its metrics (both threshold protocols) and figures; returns the metrics dict"
     normal, abnormal = labelled_folders(folder)
     out = out_folder(out_dir); figs = out/'figures'; figs.mkdir(parents=True, exist_ok=True)
-    rep = score_files(det, [normal, abnormal], out, heatmaps=heatmaps, labels=[0, 1], progress=progress, **kw)
+    rep = score_files(det, [normal, abnormal], out, heatmaps=heatmaps, labels=[0, 1], progress=progress, report=False,
+                      **kw)
     sc = pd.read_csv(out/'scores.csv')
     if sc.empty: raise DataError(f"{folder}: no readable images in {normal} and {abnormal}")
     m = _folder_metrics(det, sc, folder, out, len(rep.failed), n_boot, seed)

@@ -16,7 +16,6 @@ from fastcore.basics import patch, store_attr
 from .core import DataError, AnomalyProError
 from .io import one_line
 from .decode import DecoderPool, READERS, input_kind, read_input
-from .scores import CALIBRATED_VARIANTS
 from .report import heatmap_picture, write_report
 
 # %% auto #0
@@ -150,7 +149,7 @@ class ScoreRun:
                  batch_size:int=64, heatmap_size:int=256): # the detector, the output folder, `score_files`' options
         store_attr()
         self.t, self.vmax = det.threshold, det.heatmap_vmax
-        self.mark = det.score_variant not in CALIBRATED_VARIANTS   # the threshold is in the map's units
+        self.mark = det.threshold_in_map_units   # rule the threshold on the colour scale
         self.t_subj = (det.threshold_info.get('patient') or {}).get('value', self.t)
         self.heads = _heads(labels)
         self.done, self.used = resume_state(out, self.heads) if resume else (set(), set())
@@ -313,6 +312,7 @@ def score_files(det, # the detector (an `AnomalyDetector`)
                 workers:int=None, # decoding processes (default: the CPU count); 0: threads of this process
                 heatmap_size:int=256, # least side of each half of a heatmap picture, pixels (a whole magnification)
                 resume:bool=False, # go on with an interrupted run in `out_dir`: what it scored or failed is skipped
+                report:bool=True, # write report.html at the end (`evaluate_folder` writes its own)
                 progress:bool=True): # progress bar
     "Score files and folders as a stream into `out_dir`, then write its `report.html`; returns a `ScoreReport`"
     from tqdm import tqdm
@@ -324,6 +324,7 @@ def score_files(det, # the detector (an `AnomalyDetector`)
     finally:
         if dec: dec.close(cancel=not ok)
         run.close(ok); bar.close()
+    if not report: return run.rep
     try: run.rep.report = write_report(run.out, report_facts(det, run.rep))
     except Exception as e:   # the results are on disk: a page that cannot be drawn must not fail the run
         warnings.warn(f"{run.out}/report.html not written ({one_line(e)}); the scores are in the CSV files")
